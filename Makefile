@@ -62,13 +62,13 @@ $(BUILD)/tests/%_test: $(BUILD)/src/%_test.o $(BUILD)/libcove.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # The freestanding guest that host-side KVM tests run (tests/tiny/).
-TINY := $(BUILD)/tiny/tiny.bin
+# An ELF entered through its PVH note, so it also tests Cove's PVH path.
+TINY := $(BUILD)/tiny/tiny.elf
 tiny-guest: $(TINY)
 $(TINY): tests/tiny/tiny.S tests/tiny/tiny.ld
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -c -o $(BUILD)/tiny/tiny.o tests/tiny/tiny.S
-	$(Q)ld -T tests/tiny/tiny.ld -o $(BUILD)/tiny/tiny.elf $(BUILD)/tiny/tiny.o
-	$(Q)objcopy -O binary $(BUILD)/tiny/tiny.elf $@
+	$(Q)ld -nostdlib -T tests/tiny/tiny.ld -o $@ $(BUILD)/tiny/tiny.o
 
 unit: $(TEST_BINS) $(COVE)
 	$(Q)tests/run-unit $(TEST_BINS)

@@ -92,7 +92,7 @@ struct hv_vcpu_ops {
 	 */
 	int (*run)(struct hv_vcpu *vcpu, struct hv_exit *exit);
 	/*
-	 * Sets or clears the pending kick (async-signal-safe). Setting it makes
+	 * Sets or clears the pending kick (from any thread, not from signal handlers). Setting it makes
 	 * the current or next run() return HV_EXIT_INTR; the caller also sends a
 	 * signal to get a vCPU thread that is inside run() out of the kernel.
 	 */
@@ -118,7 +118,8 @@ struct hv_vcpu {
 extern const struct hv_ops hv_kvm_ops;
 extern const struct hv_ops hv_fake_ops;
 
-/* Returns the backend called `name`, or NULL. "fake" is for tests only. */
+/* Returns the user-selectable backend called `name`, or NULL (the fake
+ * backend is for unit tests and is never selectable). */
 const struct hv_ops *hv_find(const char *name);
 /* A comma-separated list of the user-selectable backends, for error messages. */
 const char *hv_supported_names(void);

@@ -1,0 +1,17 @@
+/*
+ * The architecture half of the KVM backend (kvm_x86.c on x86): the ioctls
+ * whose structures differ between architectures. Used only by kvm.c.
+ */
+#ifndef COVE_HV_KVM_KVM_H
+#define COVE_HV_KVM_KVM_H
+
+#include "hv/hv.h"
+
+/* What KVM offers this architecture's vCPUs (x86: KVM_GET_SUPPORTED_CPUID). */
+must_check int kvm_arch_caps(int kvm_fd, struct hv_arch_caps *caps);
+/* TSS and identity-map addresses, in-kernel IOAPIC/PIC/LAPIC and PIT. */
+must_check int kvm_arch_vm_setup(int vm_fd, const struct hv_arch_vm_init *init);
+/* CPUID, MSRs, FPU, LAPIC LVTs and (boot vCPU only) the entry registers. */
+must_check int kvm_arch_vcpu_setup(int vcpu_fd, const struct hv_arch_vcpu_init *init);
+
+#endif

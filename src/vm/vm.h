@@ -1,0 +1,71 @@
+/*
+ * One virtual machine: built from a vm_config by vm_build(), run by
+ * vm_run(), torn down by vm_destroy(). See vm.c for the build steps.
+ */
+#ifndef COVE_VM_VM_H
+#define COVE_VM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "arch/arch.h"
+#include "base/event_loop.h"
+#include "config/vm_config.h"
+#include "hv/hv.h"
+#include "vm/bus.h"
+#include "vm/guest_mem.h"
+#include "vm/vm_events.h"
+
+struct vcpu {
+	struct vm *vm;
+	struct hv_vcpu *hv;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct timespec start_time; /* process start, for the boot marker */
+
+	const struct hv_ops *hv_ops;
+	struct hv *hv;
+	struct hv_vm *hv_vm;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct event_loop loop;
+	int signal_fd;	/* SIGTERM/SIGINT/SIGHUP, served by the loop */
+	struct vm_events events;
+	struct arch_vm arch; /* machine-specific state: legacy devices, boot info */
+
+	struct vcpu vcpus[VM_CONFIG_MAX_CPUS];
+	unsigned int num_vcpus;
+
+	/* Set once by the first exit request; read by vCPU threads. */
+	int exit_requested;
+	enum vm_exit_status exit_status;
+
+	int build_step; /* how far vm_build got, for the teardown ladder */
+};
+
+/*
+ * Builds the VM described by `cfg` (which must outlive the VM). On failure
+ * returns -errno after printing one line naming the failed step and cause,
+ * with everything built so far torn down again.
+ */
+must_check int vm_build(struct vm *vm, const struct vm_config *cfg);
+
+/*
+ * Runs the VM: starts the vCPU threads, serves the event loop on the
+ * calling thread until an exit request, then stops and joins the vCPUs.
+ * Returns the exit status (enum vm_exit_status).
+ */
+int vm_run(struct vm *vm);
+
+void vm_destroy(struct vm *vm);
+
+/* Asks the VM to stop with `status`; the first request wins. Any thread. */
+void vm_request_exit(struct vm *vm, enum vm_exit_status status);
+
+#endif
