@@ -40,6 +40,7 @@ TEST_BINS := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(filter-out $(OTHER_
 
 COVE := $(BUILD)/cove
 
+.SECONDARY:
 .PHONY: all unit check check-lab asan ubsan bench guest lab-shell clean tiny-guest
 all: $(COVE)
 

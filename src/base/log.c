@@ -8,12 +8,12 @@
 #include <string.h>
 #include <syslog.h>
 
-static enum log_level current_level = LOG_WARN;
+static enum log_level current_level = LOG_LEVEL_WARN;
 static bool use_syslog;
 
 static const char *const level_names[] = {
-	[LOG_OFF] = "off",     [LOG_ERROR] = "error", [LOG_WARN] = "warn",
-	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug", [LOG_TRACE] = "trace",
+	[LOG_LEVEL_OFF] = "off",     [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",   [LOG_LEVEL_DEBUG] = "debug", [LOG_LEVEL_TRACE] = "trace",
 };
 
 int log_parse_level(const char *s, enum log_level *out)
@@ -25,7 +25,7 @@ int log_parse_level(const char *s, enum log_level *out)
 		}
 	}
 	if (strcmp(s, "warning") == 0) {
-		*out = LOG_WARN;
+		*out = LOG_LEVEL_WARN;
 		return 0;
 	}
 	return -EINVAL;
@@ -44,8 +44,8 @@ void log_set_syslog(bool on)
 static void emit(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int syslog_prio[] = {
-		[LOG_ERROR] = LOG_ERR,  [LOG_WARN] = LOG_WARNING, [LOG_INFO] = LOG_INFO,
-		[LOG_DEBUG] = LOG_DEBUG, [LOG_TRACE] = LOG_DEBUG,
+		[LOG_LEVEL_ERROR] = LOG_ERR,  [LOG_LEVEL_WARN] = LOG_WARNING, [LOG_LEVEL_INFO] = LOG_INFO,
+		[LOG_LEVEL_DEBUG] = LOG_DEBUG, [LOG_LEVEL_TRACE] = LOG_DEBUG,
 	};
 	char line[1024];
 
@@ -61,7 +61,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level == LOG_OFF || level > current_level)
+	if (level == LOG_LEVEL_OFF || level > current_level)
 		return;
 	va_start(ap, fmt);
 	emit(level, fmt, ap);
@@ -73,7 +73,7 @@ void die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	emit(LOG_ERROR, fmt, ap);
+	emit(LOG_LEVEL_ERROR, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

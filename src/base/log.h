@@ -13,12 +13,12 @@
 #include "base/compiler.h"
 
 enum log_level {
-	LOG_OFF,
-	LOG_ERROR,
-	LOG_WARN,
-	LOG_INFO,
-	LOG_DEBUG,
-	LOG_TRACE,
+	LOG_LEVEL_OFF,
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_TRACE,
 };
 
 /* Parses "off|error|warn|info|debug|trace"; returns 0 or -EINVAL. */
@@ -30,10 +30,10 @@ void log_set_syslog(bool on);
 void log_msg(enum log_level level, const char *fmt, ...) printf_like(2, 3);
 noreturn_fn void die(const char *fmt, ...) printf_like(1, 2);
 
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
 /*
  * Logs at most once per call site: for guest misbehaviour, which may repeat
@@ -43,7 +43,7 @@ noreturn_fn void die(const char *fmt, ...) printf_like(1, 2);
 	do {                                         \
 		static bool logged_;                 \
 		if (!__atomic_exchange_n(&logged_, true, __ATOMIC_RELAXED)) \
-			log_msg(LOG_WARN, "guest: " __VA_ARGS__); \
+			log_msg(LOG_LEVEL_WARN, "guest: " __VA_ARGS__); \
 	} while (0)
 
 #endif

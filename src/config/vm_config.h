@@ -7,6 +7,7 @@
 #define COVE_CONFIG_VM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/compiler.h"
@@ -16,6 +17,7 @@
 #define VM_CONFIG_MAX_SERIALS 8
 #define VM_CONFIG_MAX_PARAMS 64
 #define VM_CONFIG_DEFAULT_MEM_MIB 256
+#define VM_CONFIG_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
 #define SERIAL_MAX_COM 4
 
 /* Where a serial port's output goes (crosvm's `type=`). */
@@ -56,13 +58,42 @@ struct vm_config {
 	struct serial_config serials[VM_CONFIG_MAX_SERIALS];
 	unsigned int num_serials;
 
-	char *kvm_device;	/* "/dev/kvm" unless --hypervisor kvm[device=...] */
+	/* NULL until vm_config_finish(), which sets "/dev/kvm" unless
+	 * --hypervisor kvm[device=PATH] gave another path. */
+	char *kvm_device;
 	bool disable_sandbox;
 	bool no_rng;		/* accepted now, used by the virtio issue */
 	bool no_balloon;
+
+	char *socket_path;	/* --socket/-s: control socket; NULL: none */
+	char *name;		/* --name: VM name; NULL: none */
 };
 
+/* Defaults: 1 vCPU, 256 MiB, log level warn, syslog on, no serials. */
 void vm_config_init(struct vm_config *cfg);
+/* Frees every string the config owns and re-initialises it. */
 void vm_config_free(struct vm_config *cfg);
+
+/*
+ * Adds one serial port after checking it against the ports already there:
+ * (hardware, num) unique, at most one with stdin, at most one with earlycon,
+ * at most VM_CONFIG_MAX_SERIALS in all. The port itself must already be
+ * valid on its own (num range, earlycon only on a UART, path iff type=file).
+ * On success cfg owns sc->path; on failure the caller still does, and err
+ * holds one line without an option-name prefix. Returns 0 or -EINVAL.
+ */
+must_check int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc,
+				    char *err, size_t errlen);
+
+/*
+ * Completes a parsed config, as crosvm does after parsing: if no serial port
+ * has `console`, adds COM1 as type=stdout with console (and stdin unless
+ * another port takes it) -- but only when COM1 is not configured already
+ * (then the guest simply gets no console= parameter, as in crosvm).
+ * Sets kvm_device to "/dev/kvm" when unset. Idempotent.
+ * Returns 0, -EINVAL (no kernel, or no room for the default serial) or
+ * -ENOMEM, with one line in err.
+ */
+must_check int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,8 @@
 #ifndef COVE_VM_VCPU_H
 #define COVE_VM_VCPU_H
 
+#include <stdbool.h>
+
 #include "base/compiler.h"
 
 struct vm;

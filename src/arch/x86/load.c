@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/acpi_setup.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "base/log.h"

@@ -1,0 +1,94 @@
+/*
+ * The ACPI tables Cove gives an x86_64 guest, built once at VM build time
+ * into a host buffer that the caller copies to guest memory at base_gpa.
+ *
+ * The machine is "hardware-reduced ACPI" (ACPI 6.5 section 4.1): no PM1/GPE
+ * register blocks, no SCI, no FACS. Linux then skips the legacy PIC and
+ * PIT/HPET timer set-up (acpi_reduced_hw_init), powers off through the FADT
+ * sleep registers and reboots through the FADT reset register.
+ *
+ * Layout from base_gpa, each table 16-byte aligned:
+ *   RSDP (revision 2; at offset 0 so that the legacy 0xE0000-0xFFFFF scan
+ *         finds it; Cove also passes it in boot_params.acpi_rsdp_addr)
+ *   DSDT  \_S5, and in \_SB the COM ports (PNP0501), the CMOS RTC (PNP0B00)
+ *         and pvpanic (QEMU0001)
+ *   FADT  revision 6.5, HW_REDUCED_ACPI, RESET_REG, SLEEP_CONTROL/STATUS_REG
+ *   MADT  one enabled local APIC per vCPU, the IOAPIC, IRQ0 -> GSI 2,
+ *         NMI on LINT1 of every processor
+ *   XSDT  last, pointing at FADT and MADT (the DSDT is reached from the FADT)
+ * All of it fits in ACPI_TABLES_MAX_SIZE for any valid configuration.
+ *
+ * TODO(control plane): a graceful power-off request (virsh shutdown --mode
+ * acpi, crosvm powerbtn) needs a power button. Hardware-reduced ACPI has no
+ * fixed power button event, so describe a Generic Event Device (_HID
+ * "ACPI0013", an Interrupt() GSI in _CRS and an _EVT method that reads an
+ * event register and does Notify(\_SB.PWRB, 0x80)) plus a PNP0C0C power
+ * button device; Linux's evged and button drivers then turn it into
+ * KEY_POWER and systemd-logind shuts the guest down.
+ */
+#ifndef COVE_ARCH_X86_ACPI_H
+#define COVE_ARCH_X86_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+
+#define ACPI_MAX_CPUS 255 /* xAPIC ids 0-254; processor UID 0xff means "all" */
+#define ACPI_MAX_UARTS 4
+#define ACPI_TABLES_MAX_SIZE (8 * KiB)
+
+/*
+ * The FADT sleep registers (ACPI 6.5 4.8.3.7), one byte each in I/O space.
+ * For S5 (soft off) Linux first writes ACPI_SLEEP_STATUS_WAK to the status
+ * register, then writes ACPI_SLEEP_CTRL_S5 = (SLP_TYP 5 << 2) | SLP_EN =
+ * 0x34 to the control register: \_S5 in the DSDT gives SLP_TYP 5.
+ */
+#define ACPI_SLEEP_CTRL_SLP_EN 0x20
+#define ACPI_SLEEP_CTRL_TYP(v) (((v) >> 2) & 0x7)
+#define ACPI_SLEEP_TYP_S5 5
+#define ACPI_SLEEP_CTRL_S5 ((ACPI_SLEEP_TYP_S5 << 2) | ACPI_SLEEP_CTRL_SLP_EN)
+#define ACPI_SLEEP_STATUS_WAK 0x80
+
+/* A 16550 UART: 8 I/O ports from io_base and an ISA IRQ (edge, active high). */
+struct acpi_uart {
+	uint16_t io_base;
+	uint8_t irq; /* 0-15; the IOAPIC pin with the same number */
+};
+
+struct acpi_config {
+	unsigned int num_cpus; /* 1..ACPI_MAX_CPUS: LAPIC ids 0..num_cpus-1 */
+	uint64_t base_gpa;     /* where the tables go, 16-byte aligned */
+	uint32_t ioapic_addr;  /* IOAPIC MMIO base, GSI base 0 */
+	uint8_t ioapic_id;
+	uint32_t lapic_addr;
+	uint16_t sleep_ctrl_port;   /* FADT SLEEP_CONTROL_REG, non-zero */
+	uint16_t sleep_status_port; /* FADT SLEEP_STATUS_REG, non-zero (may equal ctrl) */
+	uint16_t reset_port;	    /* FADT RESET_REG, non-zero */
+	uint8_t reset_value;	    /* what the guest writes there to reset */
+	uint16_t pvpanic_port;	    /* 0: no pvpanic device in the DSDT */
+	/*
+	 * IA-PC boot flag "8042": when set, Linux probes a PS/2 controller at
+	 * ports 0x60/0x64 even though the DSDT lists none (i8042 driver);
+	 * clear, it skips the probe. Reset does not need it (RESET_REG).
+	 */
+	bool i8042;
+	/*
+	 * Set: the DSDT lists the RTC at ports 0x70-0x71, ISA IRQ 8 (PNP0B00).
+	 * Clear: the FADT says "CMOS RTC Not Present" and Linux skips rtc_cmos.
+	 */
+	bool cmos_rtc;
+	unsigned int num_uarts; /* 0..ACPI_MAX_UARTS, described as COM1.. in order */
+	struct acpi_uart uarts[ACPI_MAX_UARTS];
+};
+
+/*
+ * Writes the tables for `cfg` into buf[0..len), zero-filling the gaps
+ * between tables, and stores the number of bytes used in *used (the RSDP is
+ * at buf[0], i.e. at cfg->base_gpa). Returns 0, -EINVAL for an invalid
+ * configuration, or -ENOSPC if len is too small; never writes past len.
+ */
+must_check int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t len, size_t *used);
+
+#endif

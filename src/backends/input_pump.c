@@ -1,0 +1,103 @@
+/* Back-pressured host input for guest devices; see input_pump.h. */
+#include "backends/input_pump.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+static void unwatch(struct input_pump *p)
+{
+	if (p->watching)
+		event_loop_remove(p->loop, p->fd);
+	p->watching = false;
+}
+
+/* Hands the buffered bytes to the device; true when all were taken. */
+static bool flush(struct input_pump *p)
+{
+	p->off += p->push(p->sink, p->buf + p->off, p->len - p->off);
+	if (p->off < p->len)
+		return false;
+	p->off = p->len = 0;
+	return true;
+}
+
+static void on_readable(void *opaque, uint32_t events);
+
+static void rewatch(struct input_pump *p)
+{
+	if (!p->watching && event_loop_add(p->loop, p->fd, EPOLLIN, on_readable, p) == 0)
+		p->watching = true;
+}
+
+static void on_readable(void *opaque, uint32_t events)
+{
+	struct input_pump *p = opaque;
+	ssize_t n;
+
+	(void)events;
+	n = read(p->fd, p->buf, sizeof(p->buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) { /* end of input: the guest just gets no more */
+		unwatch(p);
+		return;
+	}
+	p->off = 0;
+	p->len = (size_t)n;
+	if (!flush(p))
+		unwatch(p); /* full: wait for input_pump_wake */
+}
+
+static void on_wake(void *opaque, uint32_t events)
+{
+	struct input_pump *p = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(p->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	if (p->len > p->off && flush(p))
+		rewatch(p);
+}
+
+void input_pump_wake(void *pump)
+{
+	struct input_pump *p = pump;
+	uint64_t one = 1;
+
+	if (write(p->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("input: cannot wake the pump: %s", strerror(errno));
+}
+
+int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
+		     input_pump_push_fn push, void *sink)
+{
+	int err;
+
+	*p = (struct input_pump){ .loop = loop, .fd = fd, .push = push, .sink = sink };
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->wake_fd < 0)
+		return -errno;
+	err = event_loop_add(loop, p->wake_fd, EPOLLIN, on_wake, p);
+	if (err) {
+		close(p->wake_fd);
+		return err;
+	}
+	rewatch(p);
+	if (!p->watching)
+		log_debug("input fd %d cannot be polled: the guest gets no input", fd);
+	return 0;
+}
+
+void input_pump_stop(struct input_pump *p)
+{
+	if (p->watching)
+		event_loop_remove(p->loop, p->fd);
+	event_loop_remove(p->loop, p->wake_fd);
+	close(p->wake_fd);
+}

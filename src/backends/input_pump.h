@@ -1,0 +1,46 @@
+/*
+ * Moves bytes from a host fd (stdin) into a guest device that takes them at
+ * its own pace (a UART's RX FIFO). When the device is full the pump stops
+ * reading the fd and keeps what it read; the device calls
+ * input_pump_wake() when it has room, and the pump resumes. Nothing is
+ * dropped, and the pump never blocks the event loop.
+ *
+ * Runs on the event-loop thread; input_pump_wake() may be called from any
+ * thread (it writes an eventfd).
+ */
+#ifndef COVE_BACKENDS_INPUT_PUMP_H
+#define COVE_BACKENDS_INPUT_PUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/compiler.h"
+#include "base/event_loop.h"
+
+/* Offers `len` bytes to the device; returns how many it took (0..len). */
+typedef size_t (*input_pump_push_fn)(void *sink, const uint8_t *buf, size_t len);
+
+struct input_pump {
+	struct event_loop *loop;
+	int fd;
+	int wake_fd;
+	input_pump_push_fn push;
+	void *sink;
+	uint8_t buf[256];
+	size_t len, off; /* buf[off..len) is read but not yet taken */
+	bool watching;	 /* fd is in the epoll set */
+};
+
+/*
+ * Starts pumping `fd` into `sink`. An fd that cannot be polled (a regular
+ * file, /dev/null) gives the guest no input and is not an error. Returns 0
+ * or -errno.
+ */
+must_check int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
+				input_pump_push_fn push, void *sink);
+void input_pump_stop(struct input_pump *p);
+/* The device has room again. */
+void input_pump_wake(void *pump);
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * `cove` global options and `cove run`, in crosvm's grammar; see cli.h.
+ * One table per command lists every option with its handler and its help
+ * line, so the parser and --help cannot drift apart.
+ */
+#include "config/cli.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/argparse.h"
+
+#define MSG_MAX 256
+
+static struct vm_config *cfg_of(struct argparse_ctx *ctx)
+{
+	return ctx->data;
+}
+
+/* ---- --cpus, --mem ---- */
+
+static int cpus_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
+		    void *out)
+{
+	(void)id; /* num-cores is the only key */
+	return argparse_uint(ctx, key, value, 1, VM_CONFIG_MAX_CPUS, out);
+}
+
+static int opt_cpus(struct argparse_ctx *ctx, const char *value)
+{
+	static const char *const keys[] = {"num-cores", NULL};
+	static const char *const later[] = {"clusters",	    "core-types", "boot-cpu",
+					    "freq-domains", "sve",	  NULL};
+	static const struct keyval_schema schema = {keys, later, true};
+	uint64_t n = 0;
+	int ret = argparse_list(ctx, value, &schema, cpus_key, &n);
+
+	if (ret)
+		return ret;
+	if (n == 0)
+		return argparse_fail(ctx, "missing num-cores: expected N or num-cores=N (1 to %d)",
+				     VM_CONFIG_MAX_CPUS);
+	cfg_of(ctx)->num_cpus = (unsigned int)n;
+	return 0;
+}
+
+static int mem_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
+		   void *out)
+{
+	(void)id; /* size is the only key */
+	return argparse_uint(ctx, key, value, 1, VM_CONFIG_MAX_MEM_MIB, out);
+}
+
+static int opt_mem(struct argparse_ctx *ctx, const char *value)
+{
+	static const char *const keys[] = {"size", NULL};
+	static const struct keyval_schema schema = {keys, NULL, true};
+	uint64_t mib = 0;
+	int ret = argparse_list(ctx, value, &schema, mem_key, &mib);
+
+	if (ret)
+		return ret;
+	if (mib == 0)
+		return argparse_fail(ctx, "missing size: expected MIB or size=MIB (1 to %llu)",
+				     VM_CONFIG_MAX_MEM_MIB);
+	cfg_of(ctx)->mem_mib = mib;
+	return 0;
+}
+
+/* ---- --serial ---- */
+
+enum { SK_TYPE, SK_HARDWARE, SK_NUM, SK_PATH, SK_CONSOLE, SK_EARLYCON, SK_STDIN };
+
+static const struct argparse_name serial_types[] = {
+    {"stdout", SERIAL_TYPE_STDOUT}, {"file", SERIAL_TYPE_FILE}, {"sink", SERIAL_TYPE_SINK}, {0}};
+static const char *const serial_types_later[] = {"syslog", "unix",	"unix-stream",
+						 "pty",	   "namedpipe", NULL};
+static const struct argparse_name serial_hws[] = {
+    {"serial", SERIAL_HW_UART},
+    {"virtio-console", SERIAL_HW_VIRTIO_CONSOLE},
+    {"legacy-virtio-console", SERIAL_HW_VIRTIO_CONSOLE},
+    {0}};
+static const char *const serial_hws_later[] = {"debugcon", NULL};
+
+static int serial_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
+		      void *out)
+{
+	struct serial_config *sc = out;
+	uint64_t num = 0;
+	int v;
+
+	switch (id) {
+	case SK_TYPE:
+		if (argparse_name(ctx, key, value, serial_types, serial_types_later,
+				  "stdout, file or sink", &v))
+			return -EINVAL;
+		sc->type = (enum serial_type)v;
+		return 0;
+	case SK_HARDWARE:
+		if (argparse_name(ctx, key, value, serial_hws, serial_hws_later,
+				  "serial or virtio-console", &v))
+			return -EINVAL;
+		sc->hw = (enum serial_hw)v;
+		return 0;
+	case SK_NUM:
+		if (argparse_uint(ctx, key, value, 1, UINT8_MAX, &num)) /* crosvm: a u8 */
+			return -EINVAL;
+		sc->num = (unsigned int)num;
+		return 0;
+	case SK_PATH:
+		return argparse_string(ctx, &sc->path, value, "path=FILE");
+	case SK_CONSOLE:
+		return argparse_bool(ctx, key, value, &sc->console);
+	case SK_EARLYCON:
+		return argparse_bool(ctx, key, value, &sc->earlycon);
+	default: /* SK_STDIN */
+		return argparse_bool(ctx, key, value, &sc->stdin);
+	}
+}
+
+/* The rules within one --serial; vm_config_add_serial() checks it against the others. */
+static int check_serial(struct argparse_ctx *ctx, const struct serial_config *sc)
+{
+	if (sc->type == SERIAL_TYPE_FILE && !sc->path)
+		return argparse_fail(ctx, "type=file needs path=FILE");
+	if (sc->type != SERIAL_TYPE_FILE && sc->path)
+		return argparse_fail(ctx, "path is only valid with type=file");
+	if (sc->hw == SERIAL_HW_UART && sc->num > SERIAL_MAX_COM)
+		return argparse_fail(
+		    ctx,
+		    "invalid value '%u' for num: expected 1 to %d with hardware=serial "
+		    "(COM1-COM%d)",
+		    sc->num, SERIAL_MAX_COM, SERIAL_MAX_COM);
+	if (sc->hw == SERIAL_HW_VIRTIO_CONSOLE && sc->num > VM_CONFIG_MAX_SERIALS)
+		return argparse_fail(ctx,
+				     "invalid value '%u' for num: expected 1 to %d with "
+				     "hardware=virtio-console",
+				     sc->num, VM_CONFIG_MAX_SERIALS);
+	if (sc->earlycon && sc->hw != SERIAL_HW_UART)
+		return argparse_fail(
+		    ctx, "earlycon needs hardware=serial (the early console drives a UART)");
+	return 0;
+}
+
+static int opt_serial(struct argparse_ctx *ctx, const char *value)
+{
+	static const char *const keys[] = {"type",    "hardware", "num",   "path",
+					   "console", "earlycon", "stdin", NULL};
+	static const char *const later[] = {
+	    "name",	     "input",	    "input-unix-stream", "out-timestamp",
+	    "debugcon-port", "pci-address", "max-queue-sizes",	 NULL};
+	static const struct keyval_schema schema = {keys, later, false};
+	struct serial_config sc = {.type = SERIAL_TYPE_SINK, .hw = SERIAL_HW_UART, .num = 1};
+	char msg[MSG_MAX];
+	int ret = argparse_list(ctx, value, &schema, serial_key, &sc);
+
+	if (!ret)
+		ret = check_serial(ctx, &sc);
+	if (!ret && vm_config_add_serial(cfg_of(ctx), &sc, msg, sizeof(msg)))
+		ret = argparse_fail(ctx, "%s", msg);
+	if (ret)
+		free(sc.path);
+	return ret;
+}
+
+/* ---- --hypervisor ---- */
+
+static int kvm_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
+		   void *out)
+{
+	struct vm_config *cfg = out;
+
+	(void)id; /* device is the only key */
+	if (!value)
+		return argparse_fail(ctx, "key '%s' needs a value: expected kvm[device=PATH]", key);
+	return argparse_string(ctx, &cfg->kvm_device, value, "kvm[device=PATH]");
+}
+
+static int opt_hypervisor(struct argparse_ctx *ctx, const char *value)
+{
+	static const char *const keys[] = {"device", NULL};
+	static const struct keyval_schema schema = {keys, NULL, false};
+	size_t name_len = strcspn(value, "[");
+	const char *list = value + name_len;
+	size_t list_len = strlen(list);
+	char *inner;
+	int ret;
+
+	if (name_len == 0)
+		return argparse_fail(ctx,
+				     "missing hypervisor name: expected kvm or kvm[device=PATH]");
+	if (name_len != 3 || strncmp(value, "kvm", 3) != 0)
+		return argparse_fail(ctx, "'%.*s' is not supported by this build: supported: kvm",
+				     (int)name_len, value);
+	if (list_len == 0)
+		return 0;
+	if (list_len < 2 || list[list_len - 1] != ']')
+		return argparse_fail(ctx, "invalid value '%s': expected kvm or kvm[device=PATH]",
+				     value);
+	inner = strndup(list + 1, list_len - 2);
+	if (!inner)
+		return argparse_no_memory(ctx);
+	ret = argparse_list(ctx, inner, &schema, kvm_key, cfg_of(ctx));
+	free(inner);
+	return ret;
+}
+
+/* ---- the other run options ---- */
+
+static int opt_initrd(struct argparse_ctx *ctx, const char *value)
+{
+	return argparse_string(ctx, &cfg_of(ctx)->initrd_path, value, "PATH");
+}
+
+static int opt_params(struct argparse_ctx *ctx, const char *value)
+{
+	struct vm_config *cfg = cfg_of(ctx);
+	char *copy;
+
+	if (cfg->num_params >= VM_CONFIG_MAX_PARAMS)
+		return argparse_fail(ctx, "given more than %d times", VM_CONFIG_MAX_PARAMS);
+	/* As crosvm's kernel_cmdline: printable ASCII only. */
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e)
+			return argparse_fail(
+			    ctx, "character 0x%02x is not allowed: expected printable ASCII", *p);
+	}
+	copy = strdup(value);
+	if (!copy)
+		return argparse_no_memory(ctx);
+	cfg->params[cfg->num_params++] = copy;
+	return 0;
+}
+
+static int opt_socket(struct argparse_ctx *ctx, const char *value)
+{
+	return argparse_string(ctx, &cfg_of(ctx)->socket_path, value, "PATH");
+}
+
+static int opt_name(struct argparse_ctx *ctx, const char *value)
+{
+	return argparse_string(ctx, &cfg_of(ctx)->name, value, "NAME");
+}
+
+static int opt_disable_sandbox(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->disable_sandbox = true;
+	return 0;
+}
+
+static int opt_no_rng(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->no_rng = true;
+	return 0;
+}
+
+static int opt_no_balloon(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->no_balloon = true;
+	return 0;
+}
+
+/* pKVM's protected mode has no counterpart in KVM on x86_64. */
+static int opt_protected(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	return argparse_fail(ctx, "protected VMs are not available with KVM on x86_64");
+}
+
+static int run_positional(struct argparse_ctx *ctx, const char *arg)
+{
+	if (cfg_of(ctx)->kernel_path) {
+		snprintf(ctx->err, ctx->errlen,
+			 "unexpected argument '%s': KERNEL is already '%s' (run takes one KERNEL)",
+			 arg, cfg_of(ctx)->kernel_path);
+		return -EINVAL;
+	}
+	ctx->opt = "KERNEL";
+	return argparse_string(ctx, &cfg_of(ctx)->kernel_path, arg, "the path of a kernel image");
+}
+
+static const struct argparse_option run_options[] = {
+    {"--cpus", 'c', "[num-cores=]N", false, opt_cpus, "number of vCPUs, 1 to 64 (default 1)"},
+    {"--mem", 'm', "[size=]MIB", false, opt_mem, "guest RAM in MiB, 1 to 1048576 (default 256)"},
+    {"--initrd", 'i', "PATH", false, opt_initrd, "initial ramdisk"},
+    {"--params", 'p', "STR", true, opt_params,
+     "append STR to the kernel command line (repeatable)"},
+    {"--serial", 0, "KEY=VAL,...", true, opt_serial, "add a serial port (repeatable; keys below)"},
+    {"--hypervisor", 0, "kvm[device=PATH]", false, opt_hypervisor,
+     "kvm, through /dev/kvm unless device= names another node"},
+    {"--disable-sandbox", 0, NULL, false, opt_disable_sandbox,
+     "do not install the seccomp sandbox"},
+    {"--no-rng", 0, NULL, false, opt_no_rng, "no virtio-rng device"},
+    {"--no-balloon", 0, NULL, false, opt_no_balloon, "no virtio-balloon device"},
+    {"--socket", 's', "PATH", false, opt_socket,
+     "control socket for `cove stop`, `cove balloon` and the like"},
+    {"--name", 0, "NAME", false, opt_name, "a name for the VM"},
+    {"--protected-vm", 0, NULL, false, opt_protected,
+     "rejected: no protected VMs with KVM on x86_64"},
+    {"--protected-vm-without-firmware", 0, NULL, false, opt_protected, "rejected, as above"},
+    {"--protected-vm-with-firmware", 0, "PATH", false, opt_protected, "rejected, as above"},
+    {"--help", 'h', NULL, false, NULL, "show this help"},
+};
+_Static_assert(ARRAY_SIZE(run_options) <= ARGPARSE_MAX_OPTIONS, "raise ARGPARSE_MAX_OPTIONS");
+
+static const struct argparse_command run_command = {run_options, ARRAY_SIZE(run_options),
+						    "cove run --help", run_positional};
+
+/* ---- global options ---- */
+
+static int opt_log_level(struct argparse_ctx *ctx, const char *value)
+{
+	char level[16];
+	size_t n = strcspn(value, ","); /* crosvm: "debug,disk=off" */
+
+	if (n < sizeof(level)) {
+		memcpy(level, value, n);
+		level[n] = '\0';
+		if (log_parse_level(level, &cfg_of(ctx)->log_level) == 0)
+			return 0;
+	}
+	return argparse_fail(
+	    ctx, "invalid value '%s': expected off, error, warn, info, debug or trace", value);
+}
+
+static int opt_no_syslog(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->syslog = false;
+	return 0;
+}
+
+static int opt_accept(struct argparse_ctx *ctx, const char *value)
+{
+	(void)ctx;
+	(void)value;
+	return 0;
+}
+
+static const struct argparse_option global_options[] = {
+    {"--log-level", 0, "LEVEL", false, opt_log_level,
+     "off|error|warn|info|debug|trace (default warn); \"debug,disk=off\" = debug"},
+    {"--no-syslog", 0, NULL, false, opt_no_syslog, "log to stderr only, not to syslog"},
+    {"--syslog-tag", 0, "TAG", false, opt_accept, "accepted for crosvm compatibility; ignored"},
+    {"--extended-status", 0, NULL, false, opt_accept,
+     "accepted; Cove always uses the extended exit statuses"},
+    {"--help", 'h', NULL, false, NULL, "show this help"},
+};
+_Static_assert(ARRAY_SIZE(global_options) <= ARGPARSE_MAX_OPTIONS, "raise ARGPARSE_MAX_OPTIONS");
+
+static const struct argparse_command global_command = {global_options, ARRAY_SIZE(global_options),
+						       "cove --help", NULL};
+
+int cli_parse_global(int argc, char **argv, struct vm_config *cfg, int *verb_index, char *err,
+		     size_t errlen)
+{
+	struct argparse_ctx ctx = {.data = cfg, .opt = "cove", .err = err, .errlen = errlen};
+
+	return argparse_run(&global_command, &ctx, argc, argv, 1, verb_index);
+}
+
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct argparse_ctx ctx = {.data = cfg, .opt = "run", .err = err, .errlen = errlen};
+	int end;
+	int ret = argparse_run(&run_command, &ctx, argc, argv, 0, &end);
+
+	if (ret)
+		return ret;
+	if (!cfg->kernel_path) {
+		snprintf(err, errlen, "missing KERNEL: usage: cove run [OPTIONS] KERNEL (see %s)",
+			 run_command.help_hint);
+		return -EINVAL;
+	}
+	return vm_config_finish(cfg, err, errlen);
+}
+
+/* ---- help ---- */
+
+void cli_print_run_help(FILE *out)
+{
+	fputs("Usage: cove [GLOBAL OPTIONS] run [OPTIONS] KERNEL\n"
+	      "\n"
+	      "Boots KERNEL (an x86_64 bzImage) in a new VM, in the foreground, as `crosvm run`\n"
+	      "does. --opt=VALUE is the same as --opt VALUE.\n"
+	      "\n"
+	      "Options:\n",
+	      out);
+	argparse_print_options(out, run_options, ARRAY_SIZE(run_options));
+	fputs(
+	    "\n"
+	    "--serial keys (comma-separated; a bare key means KEY=true):\n"
+	    "  type=stdout|file|sink           where the output goes (default sink)\n"
+	    "  hardware=serial|virtio-console  a 16550 UART at COM<num>, or virtio-console "
+	    "(default serial)\n"
+	    "  num=N                           from 1; at most 4 with hardware=serial (default 1)\n"
+	    "  path=FILE                       the output file of type=file\n"
+	    "  console                         the kernel's console: ttyS<num-1> or hvc<num-1>\n"
+	    "  earlycon                        also the early boot console (hardware=serial; "
+	    "one port at most)\n"
+	    "  stdin                           the port reads Cove's stdin (one port at most)\n"
+	    "Without any console, COM1 becomes type=stdout,console,stdin (as in crosvm).\n",
+	    out);
+}
+
+void cli_print_global_help(FILE *out)
+{
+	fputs("Global options (before the verb):\n", out);
+	argparse_print_options(out, global_options, ARRAY_SIZE(global_options));
+}

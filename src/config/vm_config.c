@@ -1,0 +1,140 @@
+/*
+ * struct vm_config defaults, ownership and the rules that span several
+ * fields (serial ports against each other, crosvm's default console).
+ *
+ * Default log level: crosvm defaults to info, Cove to warn, so that a guest
+ * console on the same terminal is not interleaved with start-up chatter;
+ * `--log-level info` gives crosvm's behaviour.
+ */
+#include "config/vm_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_KVM_DEVICE "/dev/kvm"
+
+void vm_config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = LOG_LEVEL_WARN;
+	cfg->syslog = true; /* crosvm logs to syslog unless --no-syslog */
+	cfg->num_cpus = 1;
+	cfg->mem_mib = VM_CONFIG_DEFAULT_MEM_MIB;
+}
+
+void vm_config_free(struct vm_config *cfg)
+{
+	free(cfg->kernel_path);
+	free(cfg->initrd_path);
+	for (unsigned int i = 0; i < cfg->num_params; i++)
+		free(cfg->params[i]);
+	for (unsigned int i = 0; i < cfg->num_serials; i++)
+		free(cfg->serials[i].path);
+	free(cfg->kvm_device);
+	free(cfg->socket_path);
+	free(cfg->name);
+	vm_config_init(cfg);
+}
+
+static const char *serial_hw_name(enum serial_hw hw)
+{
+	return hw == SERIAL_HW_UART ? "serial" : "virtio-console";
+}
+
+static const struct serial_config *find_serial(const struct vm_config *cfg, enum serial_hw hw,
+					       unsigned int num)
+{
+	for (unsigned int i = 0; i < cfg->num_serials; i++) {
+		if (cfg->serials[i].hw == hw && cfg->serials[i].num == num)
+			return &cfg->serials[i];
+	}
+	return NULL;
+}
+
+static bool any_serial(const struct vm_config *cfg, size_t flag_offset)
+{
+	for (unsigned int i = 0; i < cfg->num_serials; i++) {
+		if (*(const bool *)((const char *)&cfg->serials[i] + flag_offset))
+			return true;
+	}
+	return false;
+}
+
+#define ANY_SERIAL(cfg, flag) any_serial((cfg), offsetof(struct serial_config, flag))
+
+int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc, char *err,
+			 size_t errlen)
+{
+	if (find_serial(cfg, sc->hw, sc->num)) {
+		snprintf(err, errlen, "hardware=%s,num=%u is configured twice",
+			 serial_hw_name(sc->hw), sc->num);
+		return -EINVAL;
+	}
+	if (sc->stdin && ANY_SERIAL(cfg, stdin)) {
+		snprintf(err, errlen,
+			 "stdin is given to two serial ports: at most one may read it");
+		return -EINVAL;
+	}
+	if (sc->earlycon && ANY_SERIAL(cfg, earlycon)) {
+		snprintf(err, errlen, "earlycon is given to two serial ports: at most one may be");
+		return -EINVAL;
+	}
+	if (cfg->num_serials >= VM_CONFIG_MAX_SERIALS) {
+		snprintf(err, errlen, "too many serial ports: at most %d", VM_CONFIG_MAX_SERIALS);
+		return -EINVAL;
+	}
+	cfg->serials[cfg->num_serials++] = *sc;
+	return 0;
+}
+
+/*
+ * crosvm's set_default_serial_parameters(): with no console anywhere, COM1
+ * becomes a stdout console reading stdin -- unless COM1 is configured
+ * already, which crosvm leaves alone (so there is no console= at all).
+ * Unlike crosvm, the default port does not take stdin when another port
+ * already does (crosvm would give stdin to both).
+ */
+static int add_default_console(struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct serial_config com1 = {
+	    .type = SERIAL_TYPE_STDOUT,
+	    .hw = SERIAL_HW_UART,
+	    .num = 1,
+	    .console = true,
+	    .stdin = !ANY_SERIAL(cfg, stdin),
+	};
+
+	if (ANY_SERIAL(cfg, console) || find_serial(cfg, SERIAL_HW_UART, 1))
+		return 0;
+	if (cfg->num_serials >= VM_CONFIG_MAX_SERIALS) {
+		snprintf(err, errlen,
+			 "too many serial ports for the default console on COM1 "
+			 "(at most %d): give one port `console`",
+			 VM_CONFIG_MAX_SERIALS);
+		return -EINVAL;
+	}
+	return vm_config_add_serial(cfg, &com1, err, errlen);
+}
+
+int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cfg->kernel_path) {
+		snprintf(err, errlen, "no kernel given");
+		return -EINVAL;
+	}
+	ret = add_default_console(cfg, err, errlen);
+	if (ret)
+		return ret;
+	if (!cfg->kvm_device) {
+		cfg->kvm_device = strdup(DEFAULT_KVM_DEVICE);
+		if (!cfg->kvm_device) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
