@@ -4,8 +4,10 @@
  * `run` are documented in vm/vm_events.h and the README.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/terminal.h"
@@ -22,7 +24,7 @@ static bool wants_stdin(const struct vm_config *cfg)
 	return false;
 }
 
-static int run_vm(struct vm_config *cfg)
+static int run_vm(struct vm_config *cfg, const struct timespec *start)
 {
 	static struct vm vm; /* large (vCPU table, CPUID): keep it off the stack */
 	int status;
@@ -31,7 +33,7 @@ static int run_vm(struct vm_config *cfg)
 		log_error("cannot install the vCPU kick signal: %s", strerror(errno));
 		return VM_EXIT_START_FAILED;
 	}
-	if (vm_build(&vm, cfg))
+	if (vm_build(&vm, cfg, start))
 		return VM_EXIT_START_FAILED;
 	if (wants_stdin(cfg) && terminal_raw_enter(STDIN_FILENO))
 		log_warn("cannot put the terminal in raw mode: %s", strerror(errno));
@@ -42,7 +44,7 @@ static int run_vm(struct vm_config *cfg)
 	return status;
 }
 
-static int cmd_run(int argc, char **argv, struct vm_config *cfg)
+static int cmd_run(int argc, char **argv, struct vm_config *cfg, const struct timespec *start)
 {
 	char err[256];
 	int rc = cli_parse_run(argc, argv, cfg, err, sizeof(err));
@@ -55,15 +57,18 @@ static int cmd_run(int argc, char **argv, struct vm_config *cfg)
 		fprintf(stderr, "cove run: %s\n", err);
 		return VM_EXIT_START_FAILED;
 	}
-	return run_vm(cfg);
+	return run_vm(cfg, start);
 }
 
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct timespec start;
 	char err[256];
 	int verb, rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	signal(SIGPIPE, SIG_IGN); /* a closed output pipe is an error, not a death */
 	vm_config_init(&cfg);
 	rc = cli_parse_global(argc, argv, &cfg, &verb, err, sizeof(err));
 	if (rc == 1 || (rc == 0 && verb >= argc)) {
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
 	log_set_syslog(cfg.syslog);
 
 	if (strcmp(argv[verb], "run") == 0) {
-		rc = cmd_run(argc - verb - 1, argv + verb + 1, &cfg);
+		rc = cmd_run(argc - verb - 1, argv + verb + 1, &cfg, &start);
 	} else {
 		fprintf(stderr, "cove: unknown command '%s': expected run (see cove --help)\n",
 			argv[verb]);

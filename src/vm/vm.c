@@ -203,11 +203,11 @@ static void teardown_step(struct vm *vm, enum build_step step)
 	}
 }
 
-int vm_build(struct vm *vm, const struct vm_config *cfg)
+int vm_build(struct vm *vm, const struct vm_config *cfg, const struct timespec *start)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	clock_gettime(CLOCK_MONOTONIC, &vm->start_time);
+	vm->start_time = *start;
 	vm->events = (struct vm_events){ .request_exit = request_exit_cb, .opaque = vm };
 
 	for (int step = STEP_HV; step <= STEP_VCPUS; step++) {

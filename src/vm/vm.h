@@ -50,11 +50,13 @@ struct vm {
 };
 
 /*
- * Builds the VM described by `cfg` (which must outlive the VM). On failure
+ * Builds the VM described by `cfg` (which must outlive the VM). `start` is
+ * the process start (CLOCK_MONOTONIC), the origin of boot timings. On failure
  * returns -errno after printing one line naming the failed step and cause,
  * with everything built so far torn down again.
  */
-must_check int vm_build(struct vm *vm, const struct vm_config *cfg);
+must_check int vm_build(struct vm *vm, const struct vm_config *cfg,
+			 const struct timespec *start);
 
 /*
  * Runs the VM: starts the vCPU threads, serves the event loop on the
