@@ -97,6 +97,8 @@ struct hv_vcpu_ops {
 	 * signal to get a vCPU thread that is inside run() out of the kernel.
 	 */
 	void (*set_kick)(struct hv_vcpu *vcpu, bool pending);
+	/* The instruction pointer, for diagnostics; only while not running. */
+	int (*get_ip)(struct hv_vcpu *vcpu, uint64_t *ip);
 };
 
 struct hv {

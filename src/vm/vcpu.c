@@ -29,10 +29,13 @@ static void handle_io(struct vm *vm, const struct hv_exit *exit)
 	for (uint32_t i = 0; i < exit->io.count; i++) {
 		uint8_t *data = exit->io.data + (size_t)i * exit->io.size;
 
-		if (exit->io.write)
-			bus_write(&vm->pio, exit->io.port, data, exit->io.size);
-		else
-			bus_read(&vm->pio, exit->io.port, data, exit->io.size);
+		bool claimed = exit->io.write
+				       ? bus_write(&vm->pio, exit->io.port, data, exit->io.size)
+				       : bus_read(&vm->pio, exit->io.port, data, exit->io.size);
+
+		if (!claimed)
+			log_msg(LOG_LEVEL_TRACE, "unclaimed port %s at 0x%x",
+				exit->io.write ? "write" : "read", exit->io.port);
 	}
 }
 

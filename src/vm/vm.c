@@ -61,14 +61,31 @@ static int open_hypervisor(struct vm *vm)
 
 	vm->hv_ops = &hv_kvm_ops;
 	err = vm->hv_ops->open(dev, &vm->hv);
-	if (err == -ENOENT)
+	switch (err) {
+	case 0:
+		break;
+	case -ENOENT:
 		log_error("cannot open %s: no such device: KVM is not available on this host "
 			  "(load kvm_intel or kvm_amd, or use the nested lab: tests/lab/lab)", dev);
-	else if (err == -EACCES || err == -EPERM)
+		break;
+	case -EACCES:
+	case -EPERM:
 		log_error("cannot open %s: permission denied: run as root or join the 'kvm' group",
 			  dev);
-	else if (err)
+		break;
+	case -ENOTTY:
+		log_error("%s is not a KVM device: expected /dev/kvm or another KVM node", dev);
+		break;
+	case -EPROTO:
+		log_error("%s speaks a KVM API version other than 12", dev);
+		break;
+	case -ENOTSUP:
+		log_error("%s lacks a KVM capability Cove needs (--log-level=debug names it)", dev);
+		break;
+	default:
 		log_error("cannot use %s as a KVM device: %s", dev, strerror(-err));
+		break;
+	}
 	return err;
 }
 
@@ -258,6 +275,18 @@ static int watch_signals(struct vm *vm, sigset_t *set)
 	return event_loop_add(&vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
 }
 
+/* Where each vCPU stopped: the first clue when a guest hangs. */
+static void log_vcpu_ips(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->num_vcpus; i++) {
+		struct hv_vcpu *v = vm->vcpus[i].hv;
+		uint64_t ip;
+
+		if (v->ops->get_ip(v, &ip) == 0)
+			log_debug("vCPU %u stopped at ip 0x%llx", i, (unsigned long long)ip);
+	}
+}
+
 int vm_run(struct vm *vm)
 {
 	sigset_t set;
@@ -279,6 +308,8 @@ int vm_run(struct vm *vm)
 	vm_request_exit(vm, VM_EXIT_POWEROFF);
 	for (unsigned int i = 0; i < vm->num_vcpus; i++)
 		vcpu_join(&vm->vcpus[i]);
+	if (log_get_level() >= LOG_LEVEL_DEBUG)
+		log_vcpu_ips(vm);
 	if (vm->signal_fd > 0) {
 		event_loop_remove(&vm->loop, vm->signal_fd);
 		close(vm->signal_fd);

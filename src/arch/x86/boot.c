@@ -146,6 +146,20 @@ int x86_gdt_write(const struct guest_mem *gm)
 	return err ? err : guest_mem_write(gm, X86_IDT_ADDR, &idt_null, sizeof(idt_null));
 }
 
+int x86_reset_vector_write(const struct guest_mem *gm, uint16_t reset_port, uint8_t reset_value)
+{
+	const uint8_t stub[] = {
+		0xba, reset_port & 0xff, reset_port >> 8, /* mov dx, reset_port */
+		0xb0, reset_value,			  /* mov al, reset_value */
+		0xee,					  /* out dx, al */
+		0xfa,					  /* cli */
+		0xf4,					  /* hlt */
+		0xeb, 0xfd,				  /* jmp hlt */
+	};
+
+	return guest_mem_write(gm, X86_RESET_VECTOR, stub, sizeof(stub));
+}
+
 /* The cached form of a flat segment described by boot_gdt. */
 static struct hv_x86_segment flat_segment(uint16_t selector, uint8_t type, bool code64)
 {

@@ -56,6 +56,15 @@ must_check int x86_pvh_info_write(const struct guest_mem *gm, const struct x86_b
 must_check int x86_page_tables_write(const struct guest_mem *gm);
 must_check int x86_gdt_write(const struct guest_mem *gm);
 
+/*
+ * The reset vector (F000:FFF0) as the only firmware Cove has: a real-mode
+ * stub that writes `reset_value` to I/O port `reset_port` and halts. Linux
+ * jumps there when its other reboot methods are exhausted or skipped (with
+ * hardware-reduced ACPI and no EFI it picks EFI, then the BIOS).
+ */
+must_check int x86_reset_vector_write(const struct guest_mem *gm, uint16_t reset_port,
+				      uint8_t reset_value);
+
 /* Entry registers: 64-bit long mode for Linux, 32-bit protected mode for PVH. */
 void x86_boot_regs(enum x86_entry_kind kind, uint64_t entry, struct hv_x86_boot_regs *regs);
 

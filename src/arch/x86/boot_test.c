@@ -131,6 +131,21 @@ static void test_page_tables_and_pvh(void **state)
 	guest_mem_destroy(&gm);
 }
 
+static void test_reset_vector_stub(void **state)
+{
+	struct guest_mem gm;
+	const uint8_t *p;
+
+	(void)state;
+	guest_mem_init(&gm);
+	assert_int_equal(guest_mem_add(&gm, 0, 2 * MiB), 0);
+	assert_int_equal(x86_reset_vector_write(&gm, 0x602, 0x0e), 0);
+	p = guest_mem_ptr(&gm, X86_RESET_VECTOR, 16);
+	/* mov dx, 0x602; mov al, 0x0e; out dx, al */
+	assert_memory_equal(p, ((const uint8_t[]){ 0xba, 0x02, 0x06, 0xb0, 0x0e, 0xee }), 6);
+	guest_mem_destroy(&gm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_boot_params),
 		cmocka_unit_test(test_entry_state),
 		cmocka_unit_test(test_page_tables_and_pvh),
+		cmocka_unit_test(test_reset_vector_stub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

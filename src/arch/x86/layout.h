@@ -8,6 +8,7 @@
  *   0x0000_f000  PVH start_info + memory map
  *   0x0002_0000  kernel command line (up to 64 KiB)
  *   0x0009_fc00  reserved (EBDA)  0x000e_0000  ACPI tables, RSDP first
+ *   0x000f_fff0  reset vector: a stub that resets the VM (no BIOS behind it)
  *   0x0010_0000  RAM (kernel at 16 MiB unless it asks otherwise)
  *   0xc000_0000  32-bit hole: MMIO up to 4 GiB (PCI later, IOAPIC, LAPIC)
  *   0x1_0000_0000 RAM above the hole
@@ -27,7 +28,8 @@
 #define X86_CMDLINE_MAX 0x10000ULL
 #define X86_EBDA_START 0x9fc00ULL
 #define X86_ACPI_ADDR 0xe0000ULL
-#define X86_ACPI_MAX 0x20000ULL /* up to 1 MiB */
+#define X86_ACPI_MAX 0x10000ULL /* up to 0xf0000 */
+#define X86_RESET_VECTOR 0xffff0ULL /* F000:FFF0, where a real-mode reboot jumps */
 #define X86_HIGH_RAM_START 0x100000ULL
 #define X86_KERNEL_ADDR 0x1000000ULL /* default load address: 16 MiB */
 

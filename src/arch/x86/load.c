@@ -165,6 +165,8 @@ static int write_boot_tables(struct vm *vm, const struct x86_kernel_plan *plan,
 
 	if (!rc)
 		rc = x86_gdt_write(&vm->mem);
+	if (!rc)
+		rc = x86_reset_vector_write(&vm->mem, ACPI_PM_RESET_PORT, ACPI_PM_RESET_VALUE);
 	if (rc)
 		return rc;
 	if (plan->kind == X86_ENTRY_PVH)

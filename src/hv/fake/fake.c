@@ -190,9 +190,16 @@ static void vcpu_set_kick(struct hv_vcpu *hv_vcpu, bool pending)
 	pthread_mutex_unlock(&vcpu->lock);
 }
 
+static int vcpu_get_ip(struct hv_vcpu *hv_vcpu, uint64_t *ip)
+{
+	*ip = hv_fake_vcpu(hv_vcpu)->regs.rip;
+	return 0;
+}
+
 static const struct hv_vcpu_ops fake_vcpu_ops = {
 	.destroy = vcpu_destroy,
 	.arch_setup = vcpu_arch_setup,
 	.run = vcpu_run,
 	.set_kick = vcpu_set_kick,
+	.get_ip = vcpu_get_ip,
 };

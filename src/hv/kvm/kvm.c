@@ -54,23 +54,28 @@ static const struct {
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 };
 
+/*
+ * Returns 0, -ENOTTY if the device does not answer KVM ioctls, -EPROTO for
+ * another API version, or -ENOTSUP when a required capability is missing
+ * (named in a debug log line; the caller prints the one error line).
+ */
 static int probe(struct kvm_hv *kvm)
 {
 	int version = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
 
-	if (version != KVM_API_VERSION) {
-		log_error("KVM API version %d, expected %d", version, KVM_API_VERSION);
-		return -ENOTSUP;
-	}
+	if (version < 0)
+		return -ENOTTY;
+	if (version != KVM_API_VERSION)
+		return -EPROTO;
 	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++) {
 		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			log_error("KVM lacks %s", required_caps[i].name);
+			log_debug("KVM lacks %s", required_caps[i].name);
 			return -ENOTSUP;
 		}
 	}
 	kvm->run_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->run_size < (int)sizeof(struct kvm_run))
-		return kvm->run_size < 0 ? -errno : -ENOTSUP;
+		return -ENOTSUP;
 	return 0;
 }
 
@@ -376,9 +381,15 @@ static void vcpu_set_kick(struct hv_vcpu *hv_vcpu, bool pending)
 	__atomic_store_n(&to_vcpu(hv_vcpu)->run->immediate_exit, pending, __ATOMIC_SEQ_CST);
 }
 
+static int vcpu_get_ip(struct hv_vcpu *hv_vcpu, uint64_t *ip)
+{
+	return kvm_arch_get_ip(to_vcpu(hv_vcpu)->fd, ip);
+}
+
 static const struct hv_vcpu_ops kvm_vcpu_ops = {
 	.destroy = vcpu_destroy,
 	.arch_setup = vcpu_arch_setup,
 	.run = vcpu_run,
 	.set_kick = vcpu_set_kick,
+	.get_ip = vcpu_get_ip,
 };

@@ -14,4 +14,7 @@ must_check int kvm_arch_vm_setup(int vm_fd, const struct hv_arch_vm_init *init);
 /* CPUID, MSRs, FPU, LAPIC LVTs and (boot vCPU only) the entry registers. */
 must_check int kvm_arch_vcpu_setup(int vcpu_fd, const struct hv_arch_vcpu_init *init);
 
+/* The vCPU's instruction pointer (x86: RIP). */
+must_check int kvm_arch_get_ip(int vcpu_fd, uint64_t *ip);
+
 #endif

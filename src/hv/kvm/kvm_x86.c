@@ -204,3 +204,14 @@ int kvm_arch_vcpu_setup(int fd, const struct hv_arch_vcpu_init *init)
 		return err;
 	return init->regs ? set_boot_regs(fd, init->regs) : 0;
 }
+
+int kvm_arch_get_ip(int fd, uint64_t *ip)
+{
+	struct kvm_regs regs;
+	int r = xioctl(fd, KVM_GET_REGS, &regs);
+
+	if (r < 0)
+		return r;
+	*ip = regs.rip;
+	return 0;
+}
