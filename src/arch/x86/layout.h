@@ -10,8 +10,12 @@
  *   0x0009_fc00  reserved (EBDA)  0x000e_0000  ACPI tables, RSDP first
  *   0x000f_fff0  reset vector: a stub that resets the VM (no BIOS behind it)
  *   0x0010_0000  RAM (kernel at 16 MiB unless it asks otherwise)
- *   0xc000_0000  32-bit hole: MMIO up to 4 GiB (PCI later, IOAPIC, LAPIC)
+ *   0xc000_0000  32-bit hole: MMIO up to 4 GiB
+ *     0xc000_0000  PCI 32-bit memory window (BARs), 512 MiB
+ *     0xe000_0000  PCI ECAM (MMCONFIG) for bus 0, 1 MiB
+ *     0xfec0_0000  IOAPIC   0xfee0_0000 LAPIC
  *   0x1_0000_0000 RAM above the hole
+ *   after RAM, 1 GiB aligned: the PCI 64-bit memory window, 64 GiB
  */
 #ifndef COVE_ARCH_X86_LAYOUT_H
 #define COVE_ARCH_X86_LAYOUT_H
@@ -35,6 +39,18 @@
 
 #define X86_MMIO_HOLE_START 0xc0000000ULL
 #define X86_MMIO_HOLE_END 0x100000000ULL
+#define X86_PCI_MMIO32_BASE 0xc0000000ULL
+#define X86_PCI_MMIO32_SIZE 0x20000000ULL
+#define X86_PCI_ECAM_BASE 0xe0000000ULL
+#define X86_PCI_ECAM_SIZE 0x100000ULL /* bus 0 only: 32 devices x 8 functions x 4 KiB */
+#define X86_PCI_MMIO64_ALIGN 0x40000000ULL
+#define X86_PCI_MMIO64_SIZE 0x1000000000ULL
+/* PCI INTx: device slot s, pin A, is wired to IOAPIC input 16 + s % 8
+ * (level-triggered, active-low, as the DSDT's _PRT says). */
+#define X86_PCI_INTX_GSI_BASE 16
+#define X86_PCI_INTX_GSI_COUNT 8
+/* GSIs from here up are MSI routes (the IOAPIC has 24 inputs). */
+#define X86_MSI_GSI_BASE 24
 #define X86_IOAPIC_ADDR 0xfec00000ULL
 #define X86_LAPIC_ADDR 0xfee00000ULL
 #define X86_IDENTITY_MAP_ADDR 0xfeffc000ULL /* KVM's EPT identity page */
@@ -43,5 +59,6 @@
 /* Legacy I/O ports (the devices themselves live in devices/legacy/). */
 #define X86_BOOT_MARKER_PORT 0x3f0
 #define X86_PVPANIC_PORT 0x505
+#define X86_PCI_CONFIG_ADDRESS_PORT 0xcf8 /* 0xcf8-0xcff: CONFIG_ADDRESS, CONFIG_DATA */
 
 #endif
