@@ -92,18 +92,6 @@ static void destroy_uart(struct arch_vm *a, unsigned int num)
 	a->uart_fd_owned[i] = false;
 }
 
-static int reject_unsupported_serials(const struct vm_config *cfg)
-{
-	for (unsigned int i = 0; i < cfg->num_serials; i++) {
-		if (cfg->serials[i].hw == SERIAL_HW_VIRTIO_CONSOLE) {
-			log_error("--serial: hardware=virtio-console is not available yet: "
-				  "use hardware=serial");
-			return -ENOTSUP;
-		}
-	}
-	return 0;
-}
-
 static int create_misc(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
@@ -126,8 +114,9 @@ static int create_misc(struct vm *vm)
 int arch_devices_create(struct vm *vm)
 {
 	struct arch_vm *a = &vm->arch;
-	int err = reject_unsupported_serials(vm->cfg);
+	int err = 0;
 
+	/* hardware=virtio-console serials are the virtio-console module's (registry.c). */
 	for (unsigned int num = 1; num <= UART8250_COM_COUNT && !err; num++) {
 		a->devices_ready = (int)num; /* destroy_uart copes with a failed init */
 		err = create_uart(vm, num);

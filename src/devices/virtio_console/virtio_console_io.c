@@ -1,0 +1,212 @@
+/*
+ * virtio-console data path (virtio 1.x section 5.3.6.1, "Device
+ * Operation"): a port's transmit queue written to its output chardev, and
+ * host input copied into its receive queue with back-pressure. See
+ * virtio_console.h for the device as a whole.
+ *
+ * Output never loses bytes silently: a chain is written whole before the
+ * next one is popped; when the output fd is full the chain stays popped
+ * (tx_busy) and writing resumes when the fd becomes writable (an
+ * edge-triggered EPOLLOUT watch) or on the next transmit kick. Only a
+ * failing host output (EPIPE, EIO...) drops bytes, and that is logged.
+ */
+#include "devices/virtio_console/virtio_console.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "base/log.h"
+
+/* Writes what is left of the transmit chain. Returns 0 when all of it is out, or -errno. */
+static int write_chain(struct virtio_console_port *p)
+{
+	const struct virtq_chain *c = p->tx_chain;
+	size_t skip = p->tx_off;
+
+	for (unsigned int i = 0; i < c->n_out; i++) {
+		const struct iovec *v = &c->iov[i];
+
+		if (skip >= v->iov_len) {
+			skip -= v->iov_len;
+			continue;
+		}
+		while (skip < v->iov_len) {
+			/* Guest-controlled: bytes only, passed through untouched. */
+			ssize_t n = chardev_write(&p->out, (const char *)v->iov_base + skip,
+						  v->iov_len - skip);
+
+			if (n < 0)
+				return (int)n;
+			skip += (size_t)n;
+			p->tx_off += (size_t)n;
+		}
+		skip = 0;
+	}
+	return 0;
+}
+
+static void report_output_error(struct virtio_console_port *p, int err)
+{
+	if (p->out_error_logged)
+		return;
+	p->out_error_logged = true;
+	log_warn("%s port %u: writing to %s failed: %s; dropping its output",
+		 p->con->vdev.name, p->id, p->out.label, strerror(-err));
+}
+
+/* Returns false if the chain must stay popped until the output drains. */
+static bool transmit(struct virtio_console_port *p)
+{
+	int err;
+
+	if (!p->ready) {
+		log_guest_once("virtio-console: transmit on a port the driver has not made "
+			       "ready; dropped");
+		return true;
+	}
+	err = write_chain(p);
+	if (err == -EAGAIN)
+		return false;
+	if (err)
+		report_output_error(p, err);
+	return true;
+}
+
+void virtio_console_io_tx(struct virtio_console_port *p)
+{
+	struct virtio_device *vdev = &p->con->vdev;
+	unsigned int q = virtio_console_txq(p->id);
+	struct virtq *vq = &vdev->queues[q];
+	bool pushed = false;
+
+	for (;;) {
+		if (!p->tx_busy) {
+			int r = virtq_pop(vq, p->tx_chain);
+
+			if (r < 0) {
+				virtio_dev_set_needs_reset(vdev, "broken transmit queue");
+				break;
+			}
+			if (r == 0)
+				break;
+			p->tx_busy = true;
+			p->tx_off = 0;
+		}
+		if (!transmit(p))
+			break; /* output full: resumed by on_writable or the next kick */
+		virtq_push(vq, p->tx_chain->head, 0);
+		p->tx_busy = false;
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_notify(vdev, q);
+}
+
+/* The output fd became writable (edge-triggered): resume a stalled chain. */
+static void on_writable(void *opaque, uint32_t events)
+{
+	struct virtio_console_port *p = opaque;
+	struct virtio_device *vdev = &p->con->vdev;
+
+	(void)events;
+	pthread_mutex_lock(&vdev->lock);
+	if (p->tx_busy && virtio_dev_running(vdev))
+		virtio_console_io_tx(p);
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+/*
+ * Watches the output fd for writability for the device's whole life. Edge
+ * triggered, so an fd that stays writable costs nothing. Regular files and
+ * /dev/null cannot be polled (EPERM), and they never report EAGAIN either.
+ */
+void virtio_console_io_watch_output(struct virtio_console_port *p)
+{
+	struct event_loop *loop = p->con->vdev.loop;
+	int fd = chardev_fd(&p->out);
+	int err;
+
+	if (!loop || fd < 0)
+		return;
+	err = event_loop_add(loop, fd, EPOLLOUT | EPOLLET, on_writable, p);
+	if (!err)
+		p->out_watched = true;
+	else if (err != -EPERM)
+		log_warn("%s port %u: cannot watch %s: %s; a full output waits for the next "
+			 "guest write", p->con->vdev.name, p->id, p->out.label, strerror(-err));
+}
+
+void virtio_console_io_wake_input(struct virtio_console_port *p)
+{
+	if (p->input_wake)
+		p->input_wake(p->input_wake_arg);
+}
+
+/* Copies host input into the port's receive chains; returns the bytes taken. Lock held. */
+static size_t fill_rx(struct virtio_console_port *p, const uint8_t *buf, size_t len)
+{
+	struct virtio_console *con = p->con;
+	unsigned int q = virtio_console_rxq(p->id);
+	struct virtq *vq = &con->vdev.queues[q];
+	size_t taken = 0;
+	bool pushed = false;
+
+	while (taken < len) {
+		int r = virtq_pop(vq, &con->chain);
+		size_t n;
+
+		if (r < 0)
+			virtio_dev_set_needs_reset(&con->vdev, "broken receive queue");
+		if (r <= 0)
+			break;
+		if (con->chain.in_len == 0)
+			log_guest_once("virtio-console: receive buffer with no writable space");
+		n = virtq_chain_write(&con->chain, 0, buf + taken, len - taken);
+		virtq_push(vq, con->chain.head, (uint32_t)n);
+		taken += n;
+		pushed = true;
+	}
+	if (pushed)
+		virtio_dev_notify(&con->vdev, q);
+	return taken;
+}
+
+size_t virtio_console_receive(void *port, const uint8_t *buf, size_t len)
+{
+	struct virtio_console_port *p = port;
+	struct virtio_device *vdev = &p->con->vdev;
+	size_t taken = 0;
+
+	pthread_mutex_lock(&vdev->lock);
+	/* Held back until the guest opened the port: Linux drops input before. */
+	if (virtio_dev_running(vdev) && p->guest_open)
+		taken = fill_rx(p, buf, len);
+	pthread_mutex_unlock(&vdev->lock);
+	return taken;
+}
+
+void virtio_console_set_input(struct virtio_console *con, unsigned int port,
+			      void (*wake)(void *arg), void *arg)
+{
+	assert(port < con->nr_ports);
+	pthread_mutex_lock(&con->vdev.lock);
+	con->ports[port].input_wake = wake;
+	con->ports[port].input_wake_arg = arg;
+	pthread_mutex_unlock(&con->vdev.lock);
+}
+
+int virtio_console_pump_fd(struct virtio_console *con, unsigned int port, int fd)
+{
+	struct virtio_console_port *p = &con->ports[port];
+	int err;
+
+	assert(port < con->nr_ports && !p->pumping && con->vdev.loop);
+	err = input_pump_start(&p->pump, con->vdev.loop, fd, virtio_console_receive, p);
+	if (err)
+		return err;
+	p->pumping = true;
+	virtio_console_set_input(con, port, input_pump_wake, &p->pump);
+	return 0;
+}
