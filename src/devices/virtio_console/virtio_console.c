@@ -78,24 +78,28 @@ static int send_ctrl(struct virtio_console *con, const void *msg, size_t len)
 	}
 }
 
-/* Builds the message for the lowest pending bit of `p`. Returns its size. */
+/* Builds the message for pending bit `bit` of `p`. Returns its size. */
 static size_t build_pending(const struct virtio_console_port *p, unsigned int bit, uint8_t *buf,
 			    size_t cap)
 {
-	switch (bit) {
-	case VIRTIO_CONSOLE_PEND_ADD:
-		return virtio_console_ctrl_build(buf, cap, p->id, VIRTIO_CONSOLE_PORT_ADD, 0, NULL, 0);
-	case VIRTIO_CONSOLE_PEND_NAME:
-		return virtio_console_ctrl_build(buf, cap, p->id, VIRTIO_CONSOLE_PORT_NAME, 0, p->name,
-						 strlen(p->name));
-	case VIRTIO_CONSOLE_PEND_CONSOLE:
-		return virtio_console_ctrl_build(buf, cap, p->id, VIRTIO_CONSOLE_CONSOLE_PORT, 1, NULL,
-						 0);
-	default:
+	uint16_t event = VIRTIO_CONSOLE_PORT_OPEN, value = p->host_connected;
+	const char *name = NULL;
+
+	if (bit == VIRTIO_CONSOLE_PEND_ADD) {
+		event = VIRTIO_CONSOLE_PORT_ADD;
+		value = 0;
+	} else if (bit == VIRTIO_CONSOLE_PEND_NAME) {
+		event = VIRTIO_CONSOLE_PORT_NAME;
+		value = 0;
+		name = p->name;
+	} else if (bit == VIRTIO_CONSOLE_PEND_CONSOLE) {
+		event = VIRTIO_CONSOLE_CONSOLE_PORT;
+		value = 1;
+	} else {
 		assert(bit == VIRTIO_CONSOLE_PEND_OPEN);
-		return virtio_console_ctrl_build(buf, cap, p->id, VIRTIO_CONSOLE_PORT_OPEN,
-						 p->host_connected, NULL, 0);
 	}
+	return virtio_console_ctrl_build(buf, cap, p->id, event, value, name,
+					 name ? strlen(name) : 0);
 }
 
 /* Sends every pending message, in port order, while the driver has buffers. */
@@ -185,7 +189,11 @@ static void handle_ctrl(struct virtio_console *con, const uint8_t *buf, size_t l
 		virtio_console_ctrl_parse(buf, len, con->nr_ports, &msg);
 
 	if (v != VIRTIO_CONSOLE_CTRL_OK) {
-		log_guest_once("virtio-console: %s; ignored", virtio_console_ctrl_verdict_str(v));
+		/* Once per kind and device: bounded, yet every kind is seen. */
+		if (!(con->ctrl_logged & (1u << v)))
+			log_warn("guest: %s: %s; ignored", con->vdev.name,
+				 virtio_console_ctrl_verdict_str(v));
+		con->ctrl_logged |= 1u << v;
 		return;
 	}
 	if (msg.event == VIRTIO_CONSOLE_DEVICE_READY)

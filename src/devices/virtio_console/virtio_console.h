@@ -96,6 +96,7 @@ struct virtio_console {
 	unsigned int nr_ports;
 	bool multiport;	    /* VIRTIO_CONSOLE_F_MULTIPORT negotiated */
 	bool driver_ready;  /* DEVICE_READY(1) received */
+	unsigned int ctrl_logged; /* refused message kinds already logged (1 << verdict) */
 	struct virtq_chain chain; /* scratch for control and receive queues */
 	struct virtio_console_port ports[VIRTIO_CONSOLE_MAX_PORTS];
 };
