@@ -108,6 +108,12 @@ static int vm_add_irqfd(struct hv_vm *vm, uint32_t gsi, int fd)
 	return -EOPNOTSUPP;
 }
 
+static int vm_set_msi_route(struct hv_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	(void)vm, (void)gsi, (void)addr, (void)data;
+	return -EOPNOTSUPP;
+}
+
 static int vm_create_vcpu(struct hv_vm *vm, uint32_t id, struct hv_vcpu **out)
 {
 	struct fake_vcpu *vcpu = calloc(1, sizeof(*vcpu));
@@ -130,6 +136,7 @@ static const struct hv_vm_ops fake_vm_ops = {
 	.set_irq_line = vm_set_irq_line,
 	.add_ioeventfd = vm_add_ioeventfd,
 	.add_irqfd = vm_add_irqfd,
+	.set_msi_route = vm_set_msi_route,
 	.create_vcpu = vm_create_vcpu,
 };
 
