@@ -168,14 +168,7 @@ void arch_devices_destroy(struct vm *vm)
 
 int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 {
-	/*
-	 * The 64-bit PCI window starts at the first X86_PCI_MMIO64_ALIGN
-	 * boundary above RAM and 4 GiB. The host bridge must place 64-bit
-	 * BARs by the same rule.
-	 */
-	const uint64_t mem = vm->cfg->mem_mib * MiB;
-	const uint64_t ram_top =
-		X86_MMIO_HOLE_END + (mem > X86_MMIO_HOLE_START ? mem - X86_MMIO_HOLE_START : 0);
+	const struct pci_bus_layout *pci = &vm->pci.layout;
 	struct acpi_config cfg = {
 		.num_cpus = vm->cfg->num_cpus,
 		.base_gpa = X86_ACPI_ADDR,
@@ -190,15 +183,16 @@ int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 		.i8042 = true,
 		.cmos_rtc = true,
 		.num_uarts = UART8250_COM_COUNT,
+		/* The host bridge as vm.c built it (arch_pci_layout). */
 		.pci = true,
-		.ecam_base = X86_PCI_ECAM_BASE,
-		.ecam_size = X86_PCI_ECAM_SIZE,
-		.mmio32_base = X86_PCI_MMIO32_BASE,
-		.mmio32_size = X86_PCI_MMIO32_SIZE,
-		.mmio64_base = ALIGN_UP(ram_top, X86_PCI_MMIO64_ALIGN),
-		.mmio64_size = X86_PCI_MMIO64_SIZE,
-		.intx_gsi_base = X86_PCI_INTX_GSI_BASE,
-		.intx_gsi_count = X86_PCI_INTX_GSI_COUNT,
+		.ecam_base = pci->ecam_base,
+		.ecam_size = pci->ecam_size,
+		.mmio32_base = pci->mmio32_base,
+		.mmio32_size = pci->mmio32_size,
+		.mmio64_base = pci->mmio64_base,
+		.mmio64_size = pci->mmio64_size,
+		.intx_gsi_base = pci->intx_gsi_base,
+		.intx_gsi_count = pci->intx_gsi_count,
 	};
 	uint8_t *buf = guest_mem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_MAX);
 	size_t used;
