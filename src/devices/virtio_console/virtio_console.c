@@ -352,7 +352,6 @@ static int init_port(struct virtio_console *con, unsigned int id,
 		if (!p->name)
 			return -ENOMEM;
 	}
-	virtio_console_io_watch_output(p);
 	return 0;
 }
 

@@ -78,8 +78,9 @@ struct virtio_console_port {
 
 	/* Output: one transmit chain at a time, written whole, in order. */
 	struct chardev out;
-	bool out_watched;	      /* out fd is in the event loop (EPOLLOUT) */
+	bool out_watched;	      /* out fd is in the event loop (EPOLLOUT), stalled */
 	bool out_error_logged;
+	bool out_watch_error_logged;
 	struct virtq_chain *tx_chain; /* the chain being written (tx_busy) */
 	bool tx_busy;
 	size_t tx_off;		      /* bytes of tx_chain already written */
@@ -151,7 +152,6 @@ unsigned int virtio_console_txq(unsigned int port);
 
 /* Internal to the device's files (virtio_console_io.c). */
 void virtio_console_io_tx(struct virtio_console_port *p);
-void virtio_console_io_watch_output(struct virtio_console_port *p);
 void virtio_console_io_wake_input(struct virtio_console_port *p);
 
 #endif

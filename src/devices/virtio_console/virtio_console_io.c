@@ -6,9 +6,13 @@
  *
  * Output never loses bytes silently: a chain is written whole before the
  * next one is popped; when the output fd is full the chain stays popped
- * (tx_busy) and writing resumes when the fd becomes writable (an
- * edge-triggered EPOLLOUT watch) or on the next transmit kick. Only a
+ * (tx_busy) and writing resumes when the fd becomes writable (an EPOLLOUT
+ * watch armed only while stalled) or on the next transmit kick. Only a
  * failing host output (EPIPE, EIO...) drops bytes, and that is logged.
+ *
+ * The watch is added and removed on the event-loop thread only (transmit
+ * runs from queue kicks, which the transport delivers there, and from the
+ * watch itself), as the event loop requires.
  */
 #include "devices/virtio_console/virtio_console.h"
 
@@ -56,6 +60,30 @@ static void report_output_error(struct virtio_console_port *p, int err)
 		 p->con->vdev.name, p->id, p->out.label, strerror(-err));
 }
 
+static void on_writable(void *opaque, uint32_t events);
+
+/*
+ * Asks the loop to call on_writable once the output takes bytes again.
+ * Without a loop (unit tests), or if the fd cannot be watched, the chain
+ * waits for the guest's next transmit kick instead.
+ */
+static void watch_output(struct virtio_console_port *p)
+{
+	struct event_loop *loop = p->con->vdev.loop;
+	int err;
+
+	if (p->out_watched || !loop)
+		return;
+	err = event_loop_add(loop, chardev_fd(&p->out), EPOLLOUT, on_writable, p);
+	p->out_watched = !err;
+	if (err && !p->out_watch_error_logged) {
+		p->out_watch_error_logged = true;
+		log_warn("%s port %u: cannot watch %s: %s; a full output waits for the next "
+			 "guest write",
+			 p->con->vdev.name, p->id, p->out.label, strerror(-err));
+	}
+}
+
 /* Returns false if the chain must stay popped until the output drains. */
 static bool transmit(struct virtio_console_port *p)
 {
@@ -67,8 +95,10 @@ static bool transmit(struct virtio_console_port *p)
 		return true;
 	}
 	err = write_chain(p);
-	if (err == -EAGAIN)
+	if (err == -EAGAIN) {
+		watch_output(p);
 		return false;
+	}
 	if (err)
 		report_output_error(p, err);
 	return true;
@@ -104,7 +134,7 @@ void virtio_console_io_tx(struct virtio_console_port *p)
 		virtio_dev_notify(vdev, q);
 }
 
-/* The output fd became writable (edge-triggered): resume a stalled chain. */
+/* The stalled output takes bytes again (event loop): resume the chain. */
 static void on_writable(void *opaque, uint32_t events)
 {
 	struct virtio_console_port *p = opaque;
@@ -112,30 +142,11 @@ static void on_writable(void *opaque, uint32_t events)
 
 	(void)events;
 	pthread_mutex_lock(&vdev->lock);
+	event_loop_remove(vdev->loop, chardev_fd(&p->out));
+	p->out_watched = false;
 	if (p->tx_busy && virtio_dev_running(vdev))
-		virtio_console_io_tx(p);
+		virtio_console_io_tx(p); /* may watch again */
 	pthread_mutex_unlock(&vdev->lock);
-}
-
-/*
- * Watches the output fd for writability for the device's whole life. Edge
- * triggered, so an fd that stays writable costs nothing. Regular files and
- * /dev/null cannot be polled (EPERM), and they never report EAGAIN either.
- */
-void virtio_console_io_watch_output(struct virtio_console_port *p)
-{
-	struct event_loop *loop = p->con->vdev.loop;
-	int fd = chardev_fd(&p->out);
-	int err;
-
-	if (!loop || fd < 0)
-		return;
-	err = event_loop_add(loop, fd, EPOLLOUT | EPOLLET, on_writable, p);
-	if (!err)
-		p->out_watched = true;
-	else if (err != -EPERM)
-		log_warn("%s port %u: cannot watch %s: %s; a full output waits for the next "
-			 "guest write", p->con->vdev.name, p->id, p->out.label, strerror(-err));
 }
 
 void virtio_console_io_wake_input(struct virtio_console_port *p)

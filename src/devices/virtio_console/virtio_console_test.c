@@ -460,6 +460,7 @@ static void test_tx_waits_for_full_output(void **state)
 		;
 	start(f, true);
 	handshake(f);
+	assert_null(out_handler(f, 0)); /* not watched while output flows */
 	add_buf(f, 1, "abc", 3, false);
 	add_buf(f, 1, "def", 3, false);
 	kick(f, 1);
@@ -470,7 +471,8 @@ static void test_tx_waits_for_full_output(void **state)
 		;
 	h = out_handler(f, 0);
 	assert_non_null(h);
-	h->fn(h->opaque, EPOLLOUT); /* what the event loop does on the edge */
+	h->fn(h->opaque, EPOLLOUT); /* what the event loop does once it is writable */
+	assert_null(out_handler(f, 0)); /* watched only while stalled */
 	assert_true(get_used(f, 1, &e));
 	assert_true(get_used(f, 1, &e));
 	read_output(f, 0, "abcdef");
