@@ -27,14 +27,13 @@
 #include "base/log.h"
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
+#include "fuzz.h"
 #include "virtio/virtq_driver.h"
 
 #define NR_PORTS 3
 #define NQ (2 * (NR_PORTS + 1))
 #define QSIZE 32
 #define RING_SPAN 0x8000ULL
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct session {
 	struct guest_mem gm;

@@ -26,6 +26,7 @@
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
 #include "virtio/virtq_driver.h"
+#include "vm/vm.h"
 
 #define NR_PORTS 2
 #define NQ (2 * (NR_PORTS + 1))
@@ -706,6 +707,28 @@ static void test_bad_construction(void **state)
 	close(p[0]);
 }
 
+/* The registry entry, up to the point where it would need a PCI bus. */
+static void test_create_all_from_config(void **state)
+{
+	static struct vm vm; /* large: off the stack */
+	struct vm_config cfg;
+	struct serial_config uart = { .type = SERIAL_TYPE_STDOUT, .hw = SERIAL_HW_UART, .num = 1 };
+	struct serial_config hvc = { .type = SERIAL_TYPE_FILE,
+				     .hw = SERIAL_HW_VIRTIO_CONSOLE,
+				     .num = 2,
+				     .path = "/nonexistent-dir/hvc1" };
+
+	(void)state;
+	vm_config_init(&cfg);
+	vm.cfg = &cfg;
+	cfg.serials[cfg.num_serials++] = uart;
+	assert_int_equal(virtio_console_create_all(&vm), 0); /* nothing to create */
+	cfg.serials[cfg.num_serials++] = hvc;
+	assert_int_equal(virtio_console_create_all(&vm), -ENOENT);
+	cfg.num_serials = 0; /* the config does not own these strings */
+	vm_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_reset_restarts_handshake),
 		cmocka_unit_test(test_without_multiport),
 		cmocka_unit_test(test_bad_construction),
+		cmocka_unit_test(test_create_all_from_config),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

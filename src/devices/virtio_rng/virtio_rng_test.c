@@ -21,6 +21,7 @@
 
 #include "devices/virtio_rng/virtio_rng.h"
 #include "virtio/virtq_driver.h"
+#include "vm/vm.h"
 
 #define QSIZE 64
 
@@ -363,6 +364,20 @@ static void test_reset_abandons_held_chain(void **state)
 	fx_free(f);
 }
 
+static void test_no_rng_creates_nothing(void **state)
+{
+	static struct vm vm; /* large: off the stack; no PCI bus, so nothing may attach */
+	struct vm_config cfg;
+
+	(void)state;
+	vm_config_init(&cfg);
+	cfg.no_rng = true;
+	vm.cfg = &cfg;
+	assert_int_equal(virtio_rng_create_all(&vm), 0);
+	assert_int_equal(vm.num_virtio, 0);
+	vm_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_huge_buffer_is_capped),
 		cmocka_unit_test(test_broken_ring_needs_reset),
 		cmocka_unit_test(test_reset_abandons_held_chain),
+		cmocka_unit_test(test_no_rng_creates_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
