@@ -9,21 +9,21 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "devices/virtio_console/virtio_console.h"
+#include "devices/virtio_rng/virtio_rng.h"
 #include "virtio/virtio_pci.h"
 #include "vm/vm.h"
 
 static const struct device_module modules[] = {
-	{ NULL, NULL },
+	{ "virtio-console", virtio_console_create_all },
+	{ "virtio-rng", virtio_rng_create_all },
 };
 
 int devices_create(struct vm *vm)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(modules); i++) {
-		int err;
+		int err = modules[i].create(vm);
 
-		if (!modules[i].create)
-			continue;
-		err = modules[i].create(vm);
 		if (err)
 			return err;
 	}
