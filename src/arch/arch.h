@@ -37,6 +37,10 @@ must_check int arch_vm_setup(struct vm *vm);
 must_check int arch_devices_create(struct vm *vm);
 void arch_devices_destroy(struct vm *vm);
 
+/* The PCI host bridge's resources: config ports, ECAM, windows, GSIs. */
+struct pci_bus_layout;
+void arch_pci_layout(const struct vm *vm, struct pci_bus_layout *out);
+
 /*
  * Loads kernel, initrd and command line into guest memory and writes the
  * boot tables (x86: boot_params or PVH start_info, ACPI, page tables).

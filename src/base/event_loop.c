@@ -16,6 +16,7 @@ int event_loop_init(struct event_loop *loop)
 	int err;
 
 	memset(loop, 0, sizeof(*loop));
+	pthread_mutex_init(&loop->lock, NULL);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0)
 		return -errno;
@@ -42,26 +43,36 @@ void event_loop_destroy(struct event_loop *loop)
 {
 	close(loop->stop_fd);
 	close(loop->epfd);
+	pthread_mutex_destroy(&loop->lock);
 }
 
 int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn, void *opaque)
 {
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&loop->lock);
 	for (size_t i = 0; i < EVENT_LOOP_MAX_HANDLERS; i++) {
 		struct event_handler *h = &loop->handlers[i];
 		struct epoll_event ev = { .events = events, .data.ptr = h };
 
 		if (h->in_use)
 			continue;
-		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return -errno;
+		/* Filled before epoll can report it. */
 		*h = (struct event_handler){ .fd = fd, .fn = fn, .opaque = opaque, .in_use = true };
-		return 0;
+		ret = 0;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ret = -errno;
+			h->in_use = false;
+		}
+		break;
 	}
-	return -ENOSPC;
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
 }
 
 void event_loop_remove(struct event_loop *loop, int fd)
 {
+	pthread_mutex_lock(&loop->lock);
 	for (size_t i = 0; i < EVENT_LOOP_MAX_HANDLERS; i++) {
 		struct event_handler *h = &loop->handlers[i];
 
@@ -70,6 +81,24 @@ void event_loop_remove(struct event_loop *loop, int fd)
 			h->in_use = false;
 		}
 	}
+	pthread_mutex_unlock(&loop->lock);
+}
+
+/* Runs handler `h` if it is still registered (a callback earlier in the same
+ * batch, or another thread, may have removed it). */
+static void dispatch(struct event_loop *loop, struct event_handler *h, uint32_t events)
+{
+	event_fn fn = NULL;
+	void *opaque = NULL;
+
+	pthread_mutex_lock(&loop->lock);
+	if (h->in_use) {
+		fn = h->fn;
+		opaque = h->opaque;
+	}
+	pthread_mutex_unlock(&loop->lock);
+	if (fn)
+		fn(opaque, events);
 }
 
 int event_loop_run(struct event_loop *loop)
@@ -89,9 +118,7 @@ int event_loop_run(struct event_loop *loop)
 
 			if (!h)
 				return 0;
-			/* A callback earlier in this batch may have removed it. */
-			if (h->in_use)
-				h->fn(h->opaque, events[i].events);
+			dispatch(loop, h, events[i].events);
 		}
 	}
 }

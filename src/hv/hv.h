@@ -79,6 +79,12 @@ struct hv_vm_ops {
 	int (*add_ioeventfd)(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd);
 	/* Raises `gsi` whenever `fd` (an eventfd) is signalled. */
 	int (*add_irqfd)(struct hv_vm *vm, uint32_t gsi, int fd);
+	/*
+	 * Routes `gsi` (at or above the architecture's first MSI GSI) to the
+	 * message-signalled interrupt {addr, data}, replacing any earlier route
+	 * of that GSI. Any thread. Returns 0, -ENOSPC or -errno.
+	 */
+	int (*set_msi_route)(struct hv_vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
 	int (*create_vcpu)(struct hv_vm *vm, uint32_t id, struct hv_vcpu **out);
 };
 

@@ -9,8 +9,10 @@
  *   4. STEP_ARCH     VM-wide setup (x86: in-kernel irqchip and PIT)
  *   5. STEP_LOOP     the event loop
  *   6. STEP_DEVICES  buses and platform devices
- *   7. STEP_LOAD     kernel, initrd, command line and boot tables
- *   8. STEP_VCPUS    vCPUs, ready for their first run
+ *   7. STEP_PCI      the PCI host bridge and its windows
+ *   8. STEP_VIRTIO   the devices of devices/registry.c (virtio on PCI)
+ *   9. STEP_LOAD     kernel, initrd, command line and boot tables
+ *  10. STEP_VCPUS    vCPUs, ready for their first run
  */
 #include "vm/vm.h"
 
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "devices/registry.h"
 #include "vm/vcpu.h"
 
 enum build_step {
@@ -32,6 +35,8 @@ enum build_step {
 	STEP_ARCH,
 	STEP_LOOP,
 	STEP_DEVICES,
+	STEP_PCI,
+	STEP_VIRTIO,
 	STEP_LOAD,
 	STEP_VCPUS,
 };
@@ -155,6 +160,22 @@ static void destroy_vcpus(struct vm *vm)
 	vm->num_vcpus = 0;
 }
 
+static int setup_pci(struct vm *vm)
+{
+	struct pci_bus_layout layout;
+	int err;
+
+	arch_pci_layout(vm, &layout);
+	err = pci_bus_init(&vm->pci, &layout, vm->hv_vm, &vm->pio, &vm->mmio);
+	if (err)
+		log_error("cannot set up the PCI bus: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * The failed step cleans up after itself, except STEP_VIRTIO: devices
+ * attached before the failing one are detached by its teardown.
+ */
 static int build_step(struct vm *vm, enum build_step step)
 {
 	int err = 0;
@@ -180,6 +201,10 @@ static int build_step(struct vm *vm, enum build_step step)
 		bus_init(&vm->pio);
 		bus_init(&vm->mmio);
 		return arch_devices_create(vm);
+	case STEP_PCI:
+		return setup_pci(vm);
+	case STEP_VIRTIO:
+		return devices_create(vm);
 	case STEP_LOAD:
 		return arch_load_guest(vm);
 	case STEP_VCPUS:
@@ -197,6 +222,12 @@ static void teardown_step(struct vm *vm, enum build_step step)
 		destroy_vcpus(vm);
 		break;
 	case STEP_LOAD:
+		break;
+	case STEP_VIRTIO:
+		devices_destroy(vm);
+		break;
+	case STEP_PCI:
+		pci_bus_destroy(&vm->pci);
 		break;
 	case STEP_DEVICES:
 		arch_devices_destroy(vm);
@@ -231,8 +262,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct timespec *
 		int err = build_step(vm, (enum build_step)step);
 
 		if (err) {
-			/* The failed step cleaned up after itself. */
-			vm->build_step = step - 1;
+			vm->build_step = step == STEP_VIRTIO ? step : step - 1;
 			vm_destroy(vm);
 			return err;
 		}

@@ -13,9 +13,15 @@
 #include "base/event_loop.h"
 #include "config/vm_config.h"
 #include "hv/hv.h"
+#include "pci/pci_bus.h"
 #include "vm/bus.h"
 #include "vm/guest_mem.h"
 #include "vm/vm_events.h"
+
+/* PCI slots 1-31 minus room to spare: more than enough virtio devices. */
+#define VM_MAX_VIRTIO 30
+
+struct virtio_pci;
 
 struct vcpu {
 	struct vm *vm;
@@ -38,6 +44,9 @@ struct vm {
 	int signal_fd;	/* SIGTERM/SIGINT/SIGHUP, served by the loop */
 	struct vm_events events;
 	struct arch_vm arch; /* machine-specific state: legacy devices, boot info */
+	struct pci_bus pci;
+	struct virtio_pci *virtio[VM_MAX_VIRTIO]; /* attached by devices/registry.c */
+	unsigned int num_virtio;
 
 	struct vcpu vcpus[VM_CONFIG_MAX_CPUS];
 	unsigned int num_vcpus;

@@ -2,7 +2,9 @@
  * ACPI tables for x86_64 guests; see acpi.h. Table layouts follow ACPI 6.5
  * section 5.2: RSDP (5.2.5.3), system description table header (5.2.6),
  * XSDT (5.2.8), FADT (5.2.9, flags 5.2.9.3-5.2.9.4), DSDT (5.2.11.1),
- * MADT (5.2.12); the Generic Address Structure is 5.2.3.2.
+ * MADT (5.2.12); the Generic Address Structure is 5.2.3.2. The MCFG and
+ * the host bridge's _OSC follow the PCI Firmware Specification 3.3 (4.1.2,
+ * 4.5), its _CRS and _PRT ACPI 6.5 6.2.13 and 6.2.14.
  *
  * Each table's fixed part is a packed struct whose offsets are checked
  * against the spec with static assertions, copied into the output buffer;
@@ -164,6 +166,29 @@ _Static_assert(sizeof(struct madt_lapic_nmi) == 6, "MADT local APIC NMI");
 /* MPS INTI flags: polarity in bits 1-0, trigger mode in bits 3-2. */
 #define MPS_INTI_ACTIVE_HIGH 0x1
 #define MPS_INTI_EDGE (0x1 << 2)
+
+/* MCFG (PCI Firmware 3.3 4.1.2): the header, 8 reserved bytes, allocations. */
+struct acpi_mcfg {
+	struct acpi_header hdr;
+	uint8_t reserved[8];
+} __attribute__((packed));
+_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG");
+
+struct mcfg_allocation {
+	uint64_t base; /* ECAM address of the start bus */
+	uint16_t segment;
+	uint8_t start_bus;
+	uint8_t end_bus;
+	uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct mcfg_allocation) == 16, "MCFG allocation");
+#define MCFG_REVISION 1
+
+/* _OSC for a PCI host bridge (PCI Firmware 3.3 4.5.1): its UUID, DWORD 1 bits. */
+#define PCI_OSC_UUID "33db4d5b-1ff7-401c-9657-7441c03dd766"
+#define OSC_UNRECOGNIZED_UUID (1u << 2)
+#define OSC_UNRECOGNIZED_REVISION (1u << 3)
+#define PCI_OSC_REVISION 1
 
 #define DSDT_REVISION 2 /* 2+: AML integers are 64 bits */
 #define XSDT_REVISION 1
@@ -329,6 +354,140 @@ static void dsdt_pvpanic(struct aml *a, uint16_t port)
 	aml_end(a);
 }
 
+/* Buses 0 to this - 1 sit behind the host bridge, one ECAM MiB each. */
+static unsigned int pci_buses(const struct acpi_config *cfg)
+{
+	return (unsigned int)(cfg->ecam_size / ACPI_PCI_ECAM_BUS_SIZE);
+}
+
+/*
+ * What the host bridge decodes: its buses, the config ports (consumed),
+ * every other I/O port, the 32-bit and 64-bit memory windows (produced,
+ * for the OS to place BARs in; Linux keeps the BARs Cove assigned when
+ * they fall inside).
+ */
+static void dsdt_pci_crs(struct aml *a, const struct acpi_config *cfg)
+{
+	const uint16_t io_after = ACPI_PCI_CONFIG_PORT + ACPI_PCI_CONFIG_PORTS;
+
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_word_bus_number(a, 0, (uint16_t)pci_buses(cfg));
+	aml_res_io(a, ACPI_PCI_CONFIG_PORT, ACPI_PCI_CONFIG_PORTS);
+	aml_res_word_io(a, 0, ACPI_PCI_CONFIG_PORT);
+	aml_res_word_io(a, io_after, (uint16_t)(0x10000 - io_after));
+	aml_res_dword_memory(a, (uint32_t)cfg->mmio32_base, (uint32_t)cfg->mmio32_size);
+	if (cfg->mmio64_size)
+		aml_res_qword_memory(a, cfg->mmio64_base, cfg->mmio64_size);
+	aml_resource_end(a);
+}
+
+/*
+ * Method (_OSC, 4) {
+ *   CreateDWordField (Arg3, 0, CDW1)
+ *   If (Arg0 == ToUUID (PCI_OSC_UUID)) {
+ *     If (Arg1 != 1) { CDW1 |= OSC_UNRECOGNIZED_REVISION }
+ *   } Else { CDW1 |= OSC_UNRECOGNIZED_UUID }
+ *   Return (Arg3)
+ * }
+ * Every control the OS requests in DWORD 3 is granted: the buffer comes
+ * back with DWORD 3 as the OS wrote it. Nothing on bus 0 has the PCIe
+ * ports (hotplug, AER, PME, DPC) those controls are about, so granting is
+ * free, and it spares Linux's "platform retains control" path, which
+ * also disables ASPM handling.
+ */
+static void dsdt_pci_osc(struct aml *a)
+{
+	aml_method_begin(a, "_OSC", 4, false);
+	aml_create_dword_field(a);
+	aml_arg(a, 3);
+	aml_integer(a, 0);
+	aml_name_ref(a, "CDW1");
+
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, PCI_OSC_UUID);
+	aml_if_begin(a);
+	aml_lnot(a);
+	aml_lequal(a);
+	aml_arg(a, 1);
+	aml_integer(a, PCI_OSC_REVISION);
+	aml_or(a);
+	aml_name_ref(a, "CDW1");
+	aml_integer(a, OSC_UNRECOGNIZED_REVISION);
+	aml_name_ref(a, "CDW1");
+	aml_end(a);
+	aml_end(a);
+	aml_else_begin(a);
+	aml_or(a);
+	aml_name_ref(a, "CDW1");
+	aml_integer(a, OSC_UNRECOGNIZED_UUID);
+	aml_name_ref(a, "CDW1");
+	aml_end(a);
+
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a);
+}
+
+/*
+ * The _PRT: for each slot of bus 0 and each pin, an entry
+ * { _ADR 0xSSSSFFFF (any function of slot S), pin, 0, GSI }. Source 0
+ * means the last field is a GSI, with no link device: Linux then programs
+ * it level-triggered, active-low, so the MADT needs no override for it.
+ */
+static void dsdt_pci_prt(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_name(a, "_PRT");
+	aml_package_begin(a);
+	for (unsigned int slot = 0; slot < ACPI_PCI_SLOTS; slot++) {
+		for (unsigned int pin = 0; pin < ACPI_PCI_PINS; pin++) {
+			aml_package_begin(a);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, cfg->intx_gsi_base + (slot + pin) % cfg->intx_gsi_count);
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
+/*
+ * \_SB.PCI0, a PCI Express host bridge with the conventional PCI id as
+ * compatible. No _ADR: ACPI 6.5 6.1 wants _HID or _ADR, not both (iasl
+ * warns), and Linux finds the root bus from _SEG and _BBN.
+ */
+static void dsdt_pci(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_device_begin(a, "PCI0");
+	aml_name_eisaid(a, "_HID", "PNP0A08");
+	aml_name_eisaid(a, "_CID", "PNP0A03");
+	aml_name_integer(a, "_SEG", 0);
+	aml_name_integer(a, "_BBN", 0);
+	aml_name_integer(a, "_UID", 0);
+	dsdt_pci_crs(a, cfg);
+	dsdt_pci_osc(a);
+	dsdt_pci_prt(a, cfg);
+	aml_end(a);
+}
+
+/*
+ * Motherboard resources: the ECAM range, which Linux only uses for
+ * MMCONFIG once it finds it reserved here (or in the e820 map).
+ */
+static void dsdt_motherboard(struct aml *a, const struct acpi_config *cfg)
+{
+	aml_device_begin(a, "MBRD");
+	aml_name_eisaid(a, "_HID", "PNP0C02");
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_memory32_fixed(a, (uint32_t)cfg->ecam_base, (uint32_t)cfg->ecam_size, true);
+	aml_resource_end(a);
+	aml_end(a);
+}
+
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
 	/* \_S5: SLP_TYPa 5, SLP_TYPb 0 (unused with the sleep registers), reserved. */
@@ -347,6 +506,10 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		dsdt_rtc(a);
 	if (cfg->pvpanic_port)
 		dsdt_pvpanic(a, cfg->pvpanic_port);
+	if (cfg->pci) {
+		dsdt_pci(a, cfg);
+		dsdt_motherboard(a, cfg);
+	}
 	aml_end(a);
 }
 
@@ -488,6 +651,33 @@ static must_check int build_madt(struct acpi_ctx *c, size_t *off)
 	return 0;
 }
 
+/* ---- MCFG ---- */
+
+static must_check int build_mcfg(struct acpi_ctx *c, size_t *off)
+{
+	const struct acpi_config *cfg = c->cfg;
+	struct acpi_mcfg m = {0};
+	const struct mcfg_allocation alloc = {
+	    .base = cfg->ecam_base,
+	    .segment = 0,
+	    .start_bus = 0,
+	    .end_bus = (uint8_t)(pci_buses(cfg) - 1),
+	};
+	int err;
+
+	*off = 0;
+	if (!cfg->pci)
+		return 0;
+	header_init(&m.hdr, "MCFG", MCFG_REVISION);
+	err = table_begin(&c->out, &m, sizeof(m), off);
+	if (!err)
+		err = out_put(&c->out, &alloc, sizeof(alloc));
+	if (err)
+		return err;
+	table_seal(&c->out, *off);
+	return 0;
+}
+
 /* ---- XSDT and RSDP ---- */
 
 /*
@@ -499,8 +689,8 @@ static const struct xsdt_table {
 	const char *name;
 	must_check int (*build)(struct acpi_ctx *c, size_t *off);
 } xsdt_tables[] = {
-    {"FADT", build_fadt}, {"MADT", build_madt},
-    /* Next: MCFG (PCIe ECAM), VIOT (virtio-iommu topology). */
+    {"FADT", build_fadt}, {"MADT", build_madt}, {"MCFG", build_mcfg},
+    /* Next: VIOT (virtio-iommu topology). */
 };
 
 static must_check int build_xsdt(struct acpi_ctx *c, const size_t *offs, size_t n, size_t *off)
@@ -538,6 +728,44 @@ static void rsdp_write(struct out *o, uint64_t xsdt_gpa)
 	memcpy(o->buf, &r, sizeof(r));
 }
 
+/* [base, base + size) and the other range share an address. */
+static bool ranges_overlap(uint64_t a_base, uint64_t a_size, uint64_t b_base, uint64_t b_size)
+{
+	return a_size && b_size && a_base <= b_base + (b_size - 1) &&
+	       b_base <= a_base + (a_size - 1);
+}
+
+/* The PCI fields, which the platform code fills from its layout. */
+static must_check int pci_config_check(const struct acpi_config *cfg)
+{
+	const uint64_t bus = ACPI_PCI_ECAM_BUS_SIZE, four_gib = 1ULL << 32;
+
+	if (cfg->ecam_base % bus || cfg->ecam_size % bus || cfg->ecam_size == 0 ||
+	    cfg->ecam_size > ACPI_PCI_MAX_BUSES * bus ||
+	    cfg->ecam_base > four_gib - cfg->ecam_size) {
+		log_error("acpi: bad PCI ECAM range 0x%llx+0x%llx",
+			  (unsigned long long)cfg->ecam_base, (unsigned long long)cfg->ecam_size);
+		return -EINVAL;
+	}
+	if (cfg->mmio32_size == 0 || cfg->mmio32_size >= four_gib ||
+	    cfg->mmio32_base > four_gib - cfg->mmio32_size ||
+	    cfg->mmio64_base > UINT64_MAX - (cfg->mmio64_size ? cfg->mmio64_size - 1 : 0) ||
+	    ranges_overlap(cfg->ecam_base, cfg->ecam_size, cfg->mmio32_base, cfg->mmio32_size) ||
+	    ranges_overlap(cfg->ecam_base, cfg->ecam_size, cfg->mmio64_base, cfg->mmio64_size) ||
+	    ranges_overlap(cfg->mmio32_base, cfg->mmio32_size, cfg->mmio64_base,
+			   cfg->mmio64_size)) {
+		log_error("acpi: bad or overlapping PCI memory windows");
+		return -EINVAL;
+	}
+	if (cfg->intx_gsi_count == 0 ||
+	    cfg->intx_gsi_base > UINT32_MAX - (cfg->intx_gsi_count - 1)) {
+		log_error("acpi: bad PCI INTx GSI range %u+%u", cfg->intx_gsi_base,
+			  cfg->intx_gsi_count);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static must_check int config_check(const struct acpi_config *cfg, size_t len)
 {
 	if (cfg->num_cpus == 0 || cfg->num_cpus > ACPI_MAX_CPUS) {
@@ -563,7 +791,7 @@ static must_check int config_check(const struct acpi_config *cfg, size_t len)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return cfg->pci ? pci_config_check(cfg) : 0;
 }
 
 int acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t len, size_t *used)

@@ -10,12 +10,15 @@
  * Layout from base_gpa, each table 16-byte aligned:
  *   RSDP (revision 2; at offset 0 so that the legacy 0xE0000-0xFFFFF scan
  *         finds it; Cove also passes it in boot_params.acpi_rsdp_addr)
- *   DSDT  \_S5, and in \_SB the COM ports (PNP0501), the CMOS RTC (PNP0B00)
- *         and pvpanic (QEMU0001)
+ *   DSDT  \_S5, and in \_SB the COM ports (PNP0501), the CMOS RTC (PNP0B00),
+ *         pvpanic (QEMU0001), and with PCI the host bridge PCI0 (PNP0A08)
+ *         and a motherboard device (PNP0C02) reserving the ECAM range
  *   FADT  revision 6.5, HW_REDUCED_ACPI, RESET_REG, SLEEP_CONTROL/STATUS_REG
  *   MADT  one enabled local APIC per vCPU, the IOAPIC, IRQ0 -> GSI 2,
  *         NMI on LINT1 of every processor
- *   XSDT  last, pointing at FADT and MADT (the DSDT is reached from the FADT)
+ *   MCFG  with PCI: the ECAM range of segment 0
+ *   XSDT  last, pointing at FADT, MADT and MCFG (the DSDT is reached from
+ *         the FADT)
  * All of it fits in ACPI_TABLES_MAX_SIZE for any valid configuration.
  *
  * TODO(control plane): a graceful power-off request (virsh shutdown --mode
@@ -51,6 +54,19 @@
 #define ACPI_SLEEP_CTRL_S5 ((ACPI_SLEEP_TYP_S5 << 2) | ACPI_SLEEP_CTRL_SLP_EN)
 #define ACPI_SLEEP_STATUS_WAK 0x80
 
+/*
+ * The PCI host bridge, PCI segment 0 (PCI Firmware Specification 3.3: MCFG
+ * in 4.1.2, _OSC in 4.5). Configuration space is reached through the PC's
+ * CONFIG_ADDRESS/CONFIG_DATA ports and through ECAM, one MiB per bus from
+ * bus 0; the bridge forwards every I/O port but those eight.
+ */
+#define ACPI_PCI_CONFIG_PORT 0xcf8
+#define ACPI_PCI_CONFIG_PORTS 8
+#define ACPI_PCI_ECAM_BUS_SIZE (1 * MiB)
+#define ACPI_PCI_MAX_BUSES 256
+#define ACPI_PCI_SLOTS 32
+#define ACPI_PCI_PINS 4 /* INTA-INTD */
+
 /* A 16550 UART: 8 I/O ports from io_base and an ISA IRQ (edge, active high). */
 struct acpi_uart {
 	uint16_t io_base;
@@ -81,6 +97,25 @@ struct acpi_config {
 	bool cmos_rtc;
 	unsigned int num_uarts; /* 0..ACPI_MAX_UARTS, described as COM1.. in order */
 	struct acpi_uart uarts[ACPI_MAX_UARTS];
+	/*
+	 * The PCI host bridge; the fields below are ignored when pci is clear.
+	 * The three memory ranges must not overlap.
+	 */
+	bool pci;
+	/*
+	 * ECAM: base ACPI_PCI_ECAM_BUS_SIZE aligned, size a multiple of it up
+	 * to ACPI_PCI_MAX_BUSES buses (buses 0 to size / 1 MiB - 1), below
+	 * 4 GiB. Listed in the MCFG and reserved by the PNP0C02 device.
+	 */
+	uint64_t ecam_base, ecam_size;
+	uint64_t mmio32_base, mmio32_size; /* the 32-bit window, non-empty, below 4 GiB */
+	uint64_t mmio64_base, mmio64_size; /* the 64-bit window; size 0: none */
+	/*
+	 * INTx routing in the _PRT: pin p (0-3 for INTA-INTD) of slot s is
+	 * GSI intx_gsi_base + (s + p) % intx_gsi_count, level-triggered,
+	 * active-low (the default for a _PRT entry naming a GSI directly).
+	 */
+	uint32_t intx_gsi_base, intx_gsi_count;
 };
 
 /*

@@ -2,8 +2,12 @@
  * Unit tests for the x86 ACPI tables. The tests read the tables through
  * raw offsets taken from the ACPI 6.5 spec, independently of acpi.c's
  * structs, and walk them the way a guest does: RSDP -> XSDT -> tables,
- * FADT -> DSDT. When iasl (acpica-tools) is installed, the last test also
- * has it disassemble and recompile every table.
+ * FADT -> DSDT. When acpica-tools is installed, iasl also disassembles and
+ * recompiles every table, and acpiexec runs the host bridge's _OSC.
+ *
+ * To look at the tables by hand: COVE_ACPI_DUMP=DIR build/tests/arch/x86/acpi_test
+ * leaves the tables of the iasl test (*.dat) and their disassembly (*.dsl)
+ * in DIR.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,6 +49,29 @@ static struct acpi_config test_config(unsigned int num_cpus)
 	    .num_uarts = 2,
 	    .uarts = {{0x3f8, 4}, {0x2f8, 3}},
 	};
+}
+
+#define ECAM_BASE 0xe0000000ULL
+#define MMIO32_BASE 0xc0000000ULL
+#define MMIO32_SIZE 0x20000000ULL
+#define MMIO64_BASE 0x140000000ULL
+#define MMIO64_SIZE 0x1000000000ULL
+
+/* test_config() plus the PCI host bridge of Cove's x86 layout. */
+static struct acpi_config pci_config(unsigned int num_cpus)
+{
+	struct acpi_config cfg = test_config(num_cpus);
+
+	cfg.pci = true;
+	cfg.ecam_base = ECAM_BASE;
+	cfg.ecam_size = 1 << 20;
+	cfg.mmio32_base = MMIO32_BASE;
+	cfg.mmio32_size = MMIO32_SIZE;
+	cfg.mmio64_base = MMIO64_BASE;
+	cfg.mmio64_size = MMIO64_SIZE;
+	cfg.intx_gsi_base = 16;
+	cfg.intx_gsi_count = 8;
+	return cfg;
 }
 
 static size_t build(const struct acpi_config *cfg)
@@ -390,6 +417,249 @@ static void test_dsdt_devices_follow_config(void **state)
 	assert_true(contains(d, len, "_S5_", 4));
 }
 
+static void check_mcfg(uint64_t ecam_size, unsigned int end_bus)
+{
+	struct acpi_config cfg = pci_config(2);
+	const uint8_t *x, *m;
+	size_t used;
+
+	cfg.ecam_size = ecam_size;
+	used = build(&cfg);
+	x = xsdt_of(used);
+	assert_int_equal(rd32(x + 4), 36 + 3 * 8); /* FADT, MADT, MCFG */
+	m = table_at(rd64(x + 52), used);	   /* checksum checked there */
+	assert_memory_equal(m, "MCFG", 4);
+	assert_int_equal(rd32(m + 4), 44 + 16);
+	assert_int_equal(m[8], 1);
+	assert_int_equal(rd64(m + 36), 0); /* reserved */
+	assert_int_equal(rd64(m + 44), ECAM_BASE);
+	assert_int_equal(rd16(m + 52), 0); /* segment */
+	assert_int_equal(m[54], 0);	   /* start bus */
+	assert_int_equal(m[55], end_bus);
+	assert_int_equal(rd32(m + 56), 0); /* reserved */
+}
+
+static void test_mcfg(void **state)
+{
+	(void)state;
+	check_mcfg(1 << 20, 0);
+	check_mcfg(2 << 20, 1);
+	check_mcfg(256 << 20, 255);
+}
+
+static void test_no_pci_no_mcfg(void **state)
+{
+	(void)state;
+	struct acpi_config cfg = test_config(2);
+	size_t used;
+	const uint8_t *d;
+
+	cfg.ecam_size = 12345; /* ignored without pci */
+	used = build(&cfg);
+	assert_null(find_table("MCFG", used));
+	d = dsdt_of(used);
+	assert_false(contains(d, rd32(d + 4), "PCI0", 4));
+	assert_false(contains(d, rd32(d + 4), "MBRD", 4));
+}
+
+/* Decodes one AML integer (ZeroOp, OneOp or a prefixed constant) at *p. */
+static uint64_t aml_int(const uint8_t **p)
+{
+	static const unsigned int sizes[] = {[0x0a] = 1, [0x0b] = 2, [0x0c] = 4, [0x0e] = 8};
+	uint8_t op = *(*p)++;
+	uint64_t v = 0;
+
+	if (op <= 0x01)
+		return op;
+	assert_true(op < sizeof(sizes) / sizeof(sizes[0]) && sizes[op]);
+	for (unsigned int i = 0; i < sizes[op]; i++, (*p)++)
+		v |= (uint64_t) * *p << (8 * i);
+	return v;
+}
+
+/* Skips a PkgLength (ACPI 6.5 20.2.4), returning the value. */
+static uint32_t pkglen(const uint8_t **p)
+{
+	uint8_t lead = *(*p)++;
+	unsigned int follow = lead >> 6;
+	uint32_t v = follow ? lead & 0x0f : lead;
+
+	for (unsigned int i = 0; i < follow; i++, (*p)++)
+		v |= (uint32_t) * *p << (4 + 8 * i);
+	return v;
+}
+
+/* Walks the DSDT's _PRT and checks all 128 entries against the config. */
+static void check_prt(const struct acpi_config *cfg)
+{
+	static const uint8_t name[] = {0x08, '_', 'P', 'R', 'T'};
+	size_t used = build(cfg);
+	const uint8_t *d = dsdt_of(used), *p, *end;
+	uint32_t len = rd32(d + 4);
+
+	p = memmem(d, len, name, sizeof(name));
+	assert_non_null(p);
+	p += sizeof(name);
+	assert_int_equal(*p++, 0x12);
+	end = p;
+	end += pkglen(&p);
+	assert_true(end <= d + len);
+	assert_int_equal(*p++, 128);
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++) {
+			const uint8_t *entry_end;
+
+			assert_int_equal(*p++, 0x12);
+			entry_end = p;
+			entry_end += pkglen(&p);
+			assert_int_equal(*p++, 4);
+			assert_int_equal(aml_int(&p), (uint64_t)slot << 16 | 0xffff);
+			assert_int_equal(aml_int(&p), pin);
+			assert_int_equal(aml_int(&p), 0);
+			assert_int_equal(aml_int(&p),
+					 cfg->intx_gsi_base + (slot + pin) % cfg->intx_gsi_count);
+			assert_ptr_equal(p, entry_end);
+		}
+	}
+	assert_ptr_equal(p, end);
+}
+
+static void test_dsdt_pci_prt(void **state)
+{
+	(void)state;
+	struct acpi_config cfg = pci_config(1);
+
+	check_prt(&cfg);
+	cfg.intx_gsi_base = 40;
+	cfg.intx_gsi_count = 3;
+	check_prt(&cfg);
+	cfg.intx_gsi_base = 0x12345;
+	cfg.intx_gsi_count = 1;
+	check_prt(&cfg);
+}
+
+/* The descriptors the PCI0 _CRS and the MBRD _CRS must hold for `cfg`. */
+static void check_pci_resources(const struct acpi_config *cfg, uint16_t buses)
+{
+	/* clang-format off */
+	const uint8_t bus_range[] = {0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0, 0, 0, 0,
+				     (uint8_t)(buses - 1), (uint8_t)((buses - 1) >> 8),
+				     0, 0, (uint8_t)buses, (uint8_t)(buses >> 8)};
+	static const uint8_t cf8[] = {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08};
+	static const uint8_t io_low[] = {0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0, 0, 0,
+					 0xf7, 0x0c, 0, 0, 0xf8, 0x0c};
+	static const uint8_t io_high[] = {0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0, 0, 0x00, 0x0d,
+					  0xff, 0xff, 0, 0, 0x00, 0xf3};
+	/* clang-format on */
+	uint8_t mem32[26] = {0x87, 0x17, 0x00, 0x00, 0x0c, 0x01};
+	uint8_t mem64[46] = {0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01};
+	uint8_t ecam[12] = {0x86, 0x09, 0x00, 0x01};
+	size_t used = build(cfg);
+	const uint8_t *d = dsdt_of(used);
+	uint32_t len = rd32(d + 4), v;
+	uint64_t q;
+
+	v = (uint32_t)cfg->mmio32_base;
+	memcpy(mem32 + 10, &v, 4);
+	v = (uint32_t)(cfg->mmio32_base + cfg->mmio32_size - 1);
+	memcpy(mem32 + 14, &v, 4);
+	v = (uint32_t)cfg->mmio32_size;
+	memcpy(mem32 + 22, &v, 4);
+	memcpy(mem64 + 14, &cfg->mmio64_base, 8);
+	q = cfg->mmio64_base + cfg->mmio64_size - 1;
+	memcpy(mem64 + 22, &q, 8);
+	memcpy(mem64 + 38, &cfg->mmio64_size, 8);
+	v = (uint32_t)cfg->ecam_base;
+	memcpy(ecam + 4, &v, 4);
+	v = (uint32_t)cfg->ecam_size;
+	memcpy(ecam + 8, &v, 4);
+
+	assert_true(contains(d, len, bus_range, sizeof(bus_range)));
+	assert_true(contains(d, len, cf8, sizeof(cf8)));
+	assert_true(contains(d, len, io_low, sizeof(io_low)));
+	assert_true(contains(d, len, io_high, sizeof(io_high)));
+	assert_true(contains(d, len, mem32, sizeof(mem32)));
+	assert_int_equal(contains(d, len, mem64, sizeof(mem64)), cfg->mmio64_size != 0);
+	assert_int_equal(contains(d, len, mem64, 6), cfg->mmio64_size != 0);
+	assert_true(contains(d, len, ecam, sizeof(ecam)));
+}
+
+static void test_dsdt_pci_resources(void **state)
+{
+	(void)state;
+	static const uint8_t pnp0a08[] = {0x0c, 0x41, 0xd0, 0x0a, 0x08};
+	static const uint8_t pnp0a03[] = {0x0c, 0x41, 0xd0, 0x0a, 0x03};
+	static const uint8_t pnp0c02[] = {0x0c, 0x41, 0xd0, 0x0c, 0x02};
+	struct acpi_config cfg = pci_config(1);
+	const uint8_t *d = dsdt_of(build(&cfg));
+	uint32_t len = rd32(d + 4);
+
+	assert_true(contains(d, len, pnp0a08, sizeof(pnp0a08)));
+	assert_true(contains(d, len, pnp0a03, sizeof(pnp0a03)));
+	assert_true(contains(d, len, pnp0c02, sizeof(pnp0c02)));
+	assert_false(contains(d, len, "_ADR", 4)); /* _HID, so no _ADR */
+	assert_true(contains(d, len, "_OSC", 4));
+	check_pci_resources(&cfg, 1);
+
+	cfg.ecam_base = 0xb0000000;
+	cfg.ecam_size = 16 << 20;
+	cfg.mmio32_base = 0x80000000;
+	cfg.mmio32_size = 0x30000000;
+	cfg.mmio64_base = 0x8000000000ULL;
+	cfg.mmio64_size = 0x4000000000ULL;
+	check_pci_resources(&cfg, 16);
+	cfg.mmio64_size = 0; /* no 64-bit window */
+	check_pci_resources(&cfg, 16);
+}
+
+static void test_invalid_pci_config(void **state)
+{
+	(void)state;
+	struct acpi_config bad[14];
+	size_t n = sizeof(bad) / sizeof(bad[0]), used = 777;
+
+	for (size_t i = 0; i < n; i++)
+		bad[i] = pci_config(2);
+	/* ECAM: not bus aligned, empty, not whole buses, over 256 buses, high, across 4 GiB. */
+	bad[0].ecam_base += 0x1000;
+	bad[1].ecam_size = 0;
+	bad[2].ecam_size = (1 << 20) + 0x1000;
+	bad[3].ecam_size = 257 << 20;
+	bad[4].ecam_base = 0x100000000ULL;
+	bad[5].ecam_base = 0xfff00000;
+	bad[5].ecam_size = 2 << 20;
+	/* Windows: empty, across 4 GiB, 4 GiB long, wrapping, overlapping. */
+	bad[6].mmio32_size = 0;
+	bad[7].mmio32_base = 0xf0000000;
+	bad[7].mmio32_size = 0x20000000;
+	bad[8].mmio32_base = 0;
+	bad[8].mmio32_size = 0x100000000ULL;
+	bad[9].mmio64_base = UINT64_MAX - 0xfff;
+	bad[9].mmio64_size = 0x2000;
+	bad[10].ecam_base = MMIO32_BASE + MMIO32_SIZE - (1 << 20);
+	bad[11].mmio64_base = MMIO32_BASE;
+	/* INTx: no GSIs, GSIs past 2^32. */
+	bad[12].intx_gsi_count = 0;
+	bad[13].intx_gsi_base = UINT32_MAX;
+	bad[13].intx_gsi_count = 2;
+	log_set_level(LOG_LEVEL_OFF); /* the errors are expected */
+	for (size_t i = 0; i < n; i++) {
+		if (acpi_build(&bad[i], buf, sizeof(buf), &used) != -EINVAL)
+			fail_msg("bad PCI config %zu accepted", i);
+	}
+	log_set_level(LOG_LEVEL_WARN);
+	assert_int_equal(used, 777);
+
+	/* Edges that are fine: a range ending at 4 GiB, one 64-bit GSI window. */
+	bad[0] = pci_config(2);
+	bad[0].ecam_base = 0xfff00000;
+	bad[0].mmio64_base = UINT64_MAX - 0xfff;
+	bad[0].mmio64_size = 0x1000;
+	bad[0].intx_gsi_base = UINT32_MAX;
+	bad[0].intx_gsi_count = 1;
+	assert_int_equal(acpi_build(&bad[0], buf, sizeof(buf), &used), 0);
+}
+
 static void test_s5_value(void **state)
 {
 	(void)state;
@@ -431,7 +701,7 @@ static void test_invalid_config(void **state)
 static void test_too_small_is_enospc(void **state)
 {
 	(void)state;
-	struct acpi_config cfg = test_config(4);
+	struct acpi_config cfg = pci_config(4);
 	static uint8_t canary[4096];
 	size_t need = build(&cfg), used = 777;
 
@@ -456,7 +726,7 @@ static void test_worst_case_fits_and_is_deterministic(void **state)
 {
 	(void)state;
 	static uint8_t first[BUF_SIZE];
-	struct acpi_config cfg = test_config(ACPI_MAX_CPUS);
+	struct acpi_config cfg = pci_config(ACPI_MAX_CPUS);
 	size_t used;
 
 	cfg.num_uarts = ACPI_MAX_UARTS;
@@ -561,11 +831,60 @@ static unsigned int count_in_file(const char *dir, const char *name, const char 
 	return count;
 }
 
+/* Checks the disassembled PCI objects: ids, _CRS numbers, 128 _PRT entries, MCFG. */
+static void check_pci_disassembly(const char *dir)
+{
+	static const char *const crs[] = {
+	    "WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,",
+	    "0x0CF8,             // Range Minimum",
+	    "0x0CF7,             // Range Maximum",
+	    "0x0D00,             // Range Minimum",
+	    "0xF300,             // Length",
+	    "DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, "
+	    "ReadWrite,",
+	    "0xC0000000,         // Range Minimum",
+	    "0xDFFFFFFF,         // Range Maximum",
+	    "0x20000000,         // Length",
+	    "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, "
+	    "ReadWrite,",
+	    "0x0000000140000000, // Range Minimum",
+	    "0x000000113FFFFFFF, // Range Maximum",
+	    "0x0000001000000000, // Length",
+	    "Memory32Fixed (ReadWrite,\n                    0xE0000000,         // Address Base\n"
+	    "                    0x00100000,         // Address Length",
+	    "ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\")",
+	};
+	static const char *const mcfg[] = {
+	    "Base Address : 00000000E0000000",
+	    "Segment Group Number : 0000",
+	    "Start Bus Number : 00",
+	    "End Bus Number : 00",
+	};
+
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "EisaId (\"PNP0A08\")"), 1);
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "EisaId (\"PNP0A03\")"), 1);
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "EisaId (\"PNP0C02\")"), 1);
+	for (size_t i = 0; i < sizeof(crs) / sizeof(crs[0]); i++) {
+		if (count_in_file(dir, "DSDT.dsl", crs[i]) != 1)
+			fail_msg("DSDT.dsl: not once: %s", crs[i]);
+	}
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "Name (_PRT, Package (0x80)"), 1);
+	/* 128 _PRT entries and \_S5. */
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "Package (0x04)"), 128 + 1);
+	assert_int_equal(count_in_file(dir, "DSDT.dsl", "0x001FFFFF, \n"), 4);
+	for (size_t i = 0; i < sizeof(mcfg) / sizeof(mcfg[0]); i++) {
+		if (count_in_file(dir, "MCFG.dsl", mcfg[i]) != 1)
+			fail_msg("MCFG.dsl: not once: %s", mcfg[i]);
+	}
+}
+
 static void test_iasl_accepts_tables(void **state)
 {
 	(void)state;
-	struct acpi_config cfg = test_config(4);
+	struct acpi_config cfg = pci_config(4);
+	const char *keep = getenv("COVE_ACPI_DUMP");
 	char dir[] = "/tmp/cove-acpi-XXXXXX", path[256], cmd[300];
+	const char *where = dir;
 	size_t used;
 
 	if (!have_iasl()) {
@@ -584,24 +903,77 @@ static void test_iasl_accepts_tables(void **state)
 	    {"FACP", find_table("FACP", used)},
 	    {"APIC", find_table("APIC", used)},
 	    {"DSDT", dsdt_of(used)},
+	    {"MCFG", find_table("MCFG", used)},
 	};
 
-	assert_non_null(mkdtemp(dir));
+	if (keep)
+		where = keep;
+	else
+		assert_non_null(mkdtemp(dir));
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		assert_non_null(tables[i].table);
-		snprintf(path, sizeof(path), "%s/%s.dat", dir, tables[i].name);
+		snprintf(path, sizeof(path), "%s/%s.dat", where, tables[i].name);
 		write_file(path, tables[i].table, rd32(tables[i].table + 4));
-		iasl_roundtrip(dir, tables[i].name);
+		iasl_roundtrip(where, tables[i].name);
 	}
-	compare_dsdt_recompiled(dir, dsdt_of(used));
+	compare_dsdt_recompiled(where, dsdt_of(used));
 	/* A malformed template would decompile as a plain Buffer: count them. */
-	assert_int_equal(count_in_file(dir, "DSDT.dsl", "ResourceTemplate ()"), 4 + 1 + 1);
-	assert_int_equal(count_in_file(dir, "DSDT.dsl", "IRQNoFlags ()"), 4 + 1);
-	assert_int_equal(count_in_file(dir, "DSDT.dsl", "EisaId (\"PNP0B00\")"), 1);
-	assert_int_equal(count_in_file(dir, "DSDT.dsl", "EisaId (\"PNP0501\")"), 4);
-	assert_int_equal(count_in_file(dir, "DSDT.dsl", "Name (_HID, \"QEMU0001\")"), 1);
-	assert_int_equal(count_in_file(dir, "APIC.dsl", "[Processor Local APIC]"), 4);
-	assert_int_equal(count_in_file(dir, "FACP.dsl", "Hardware Reduced (V5) : 1"), 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "ResourceTemplate ()"), 4 + 1 + 1 + 2);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "IRQNoFlags ()"), 4 + 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "EisaId (\"PNP0B00\")"), 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "EisaId (\"PNP0501\")"), 4);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "Name (_HID, \"QEMU0001\")"), 1);
+	assert_int_equal(count_in_file(where, "APIC.dsl", "[Processor Local APIC]"), 4);
+	assert_int_equal(count_in_file(where, "FACP.dsl", "Hardware Reduced (V5) : 1"), 1);
+	check_pci_disassembly(where);
+	if (!keep) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+/*
+ * Runs PCI0._OSC in ACPICA's interpreter (acpiexec) with the given UUID
+ * bytes and revision, and a capabilities buffer of DWORD 1 = 1 (query),
+ * DWORD 2 = 0x1f (support), DWORD 3 = 0xff (controls requested); checks
+ * the returned buffer is `want` (hex bytes as acpiexec prints them).
+ */
+static void check_osc(const char *dir, const char *uuid, unsigned int rev, const char *want)
+{
+	static char out[65536];
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && acpiexec -b 'evaluate \\_SB.PCI0._OSC (%s) %u 3 "
+		 "(01 00 00 00 1f 00 00 00 ff 00 00 00)' DSDT.dat 2>&1",
+		 dir, uuid, rev);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	if (!strstr(out, want) || strstr(out, "ACPI Error"))
+		fail_msg("_OSC(%s, %u): want %s, got:\n%s", uuid, rev, want, out);
+}
+
+/* The _OSC grants what is asked and flags a wrong UUID or revision. */
+static void test_acpiexec_runs_osc(void **state)
+{
+	(void)state;
+	static const char pci_uuid[] = "5b 4d db 33 f7 1f 1c 40 96 57 74 41 c0 3d d7 66";
+	static const char other_uuid[] = "5b 4d db 33 f7 1f 1c 40 96 57 74 41 c0 3d d7 67";
+	struct acpi_config cfg = pci_config(1);
+	char dir[] = "/tmp/cove-acpi-XXXXXX", path[256], cmd[300];
+	const uint8_t *d;
+
+	if (system("command -v acpiexec >/dev/null 2>&1") != 0) {
+		print_message(
+		    "[  SKIPPED ] acpiexec not installed (apt-get install acpica-tools)\n");
+		skip();
+	}
+	d = dsdt_of(build(&cfg));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/DSDT.dat", dir);
+	write_file(path, d, rd32(d + 4));
+	check_osc(dir, pci_uuid, 1, "0000: 01 00 00 00 1F 00 00 00 FF 00 00 00");
+	check_osc(dir, pci_uuid, 2, "0000: 09 00 00 00 1F 00 00 00 FF 00 00 00");
+	check_osc(dir, other_uuid, 1, "0000: 05 00 00 00 1F 00 00 00 FF 00 00 00");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 }
@@ -616,11 +988,17 @@ int main(void)
 	    cmocka_unit_test(test_madt),
 	    cmocka_unit_test(test_dsdt_golden),
 	    cmocka_unit_test(test_dsdt_devices_follow_config),
+	    cmocka_unit_test(test_mcfg),
+	    cmocka_unit_test(test_no_pci_no_mcfg),
+	    cmocka_unit_test(test_dsdt_pci_prt),
+	    cmocka_unit_test(test_dsdt_pci_resources),
+	    cmocka_unit_test(test_invalid_pci_config),
 	    cmocka_unit_test(test_s5_value),
 	    cmocka_unit_test(test_invalid_config),
 	    cmocka_unit_test(test_too_small_is_enospc),
 	    cmocka_unit_test(test_worst_case_fits_and_is_deterministic),
 	    cmocka_unit_test(test_iasl_accepts_tables),
+	    cmocka_unit_test(test_acpiexec_runs_osc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

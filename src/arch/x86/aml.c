@@ -29,7 +29,16 @@
 #define AML_ROOT_CHAR 0x5c
 #define AML_PARENT_PREFIX_CHAR 0x5e
 #define AML_NULL_NAME 0x00
+#define AML_ARG0_OP 0x68 /* Arg0-Arg6: 0x68-0x6e */
+#define AML_OR_OP 0x7d
+#define AML_CREATE_DWORD_FIELD_OP 0x8a
+#define AML_LNOT_OP 0x92
+#define AML_LEQUAL_OP 0x93
+#define AML_IF_OP 0xa0
+#define AML_ELSE_OP 0xa1
 #define AML_RETURN_OP 0xa4
+#define AML_MAX_ARG 6
+#define AML_UUID_LEN 16
 
 /* Resource descriptor tags (ACPI 6.5 6.4.2 small, 6.4.3 large). */
 #define RES_IRQ_NOFLAGS 0x22	/* small type 0x04, length 2 */
@@ -37,8 +46,19 @@
 #define RES_END_TAG 0x79	/* small type 0x0f, length 1 */
 #define RES_MEMORY32_FIXED 0x86 /* large type 0x06 */
 #define RES_EXT_INTERRUPT 0x89	/* large type 0x09 */
+#define RES_DWORD_ADDR 0x87	/* large type 0x07 */
+#define RES_WORD_ADDR 0x88	/* large type 0x08 */
+#define RES_QWORD_ADDR 0x8a	/* large type 0x0a */
 #define RES_IO_DECODE16 0x01
 #define RES_EXT_IRQ_CONSUMER 0x01
+/* Address space descriptors: resource type, general and type-specific flags. */
+#define ADDR_TYPE_MEMORY 0
+#define ADDR_TYPE_IO 1
+#define ADDR_TYPE_BUS 2
+#define ADDR_MIN_FIXED (1u << 2)
+#define ADDR_MAX_FIXED (1u << 3)
+#define ADDR_IO_ENTIRE_RANGE 0x3 /* _RNG: ISA and non-ISA ranges */
+#define ADDR_MEM_READ_WRITE 0x1	 /* _RW; _MEM (bits 2-1) 0: non-cacheable */
 
 #define NAME_SEG_LEN 4
 
@@ -48,7 +68,9 @@ enum frame_kind {
 	FRAME_METHOD,
 	FRAME_PACKAGE,
 	FRAME_BUFFER,
-	FRAME_RESOURCE
+	FRAME_RESOURCE,
+	FRAME_IF,
+	FRAME_ELSE
 };
 
 void aml_init(struct aml *a, uint8_t *buf, size_t cap)
@@ -112,6 +134,17 @@ static void put32(struct aml *a, uint32_t v)
 	put16(a, (uint16_t)(v >> 16));
 }
 
+/* The low n (<= 8) bytes of v, little-endian. */
+static void put_le(struct aml *a, uint64_t v, unsigned int n)
+{
+	uint8_t b[8];
+
+	assert(n <= sizeof(b));
+	for (unsigned int i = 0; i < n; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+	put(a, b, n);
+}
+
 static struct aml_frame *top(struct aml *a)
 {
 	return a->depth ? &a->frames[a->depth - 1] : NULL;
@@ -140,6 +173,24 @@ static bool start_object(struct aml *a)
 	}
 	if (f)
 		f->items++;
+	return true;
+}
+
+/*
+ * Called before every operator and before operands that are not data
+ * objects: they belong in method bodies, never among a package's elements
+ * or a template's descriptors.
+ */
+static bool start_term(struct aml *a)
+{
+	const struct aml_frame *f = top(a);
+
+	if (a->err)
+		return false;
+	if (f && (f->kind == FRAME_PACKAGE || f->kind == FRAME_RESOURCE)) {
+		fail(a, -EINVAL);
+		return false;
+	}
 	return true;
 }
 
@@ -342,6 +393,8 @@ static void pop(struct aml *a)
 	memcpy(a->buf + f->start, hdr, hdr_len);
 	a->len += hdr_len;
 	a->depth--;
+	if (f->kind == FRAME_IF)
+		a->if_end = a->len;
 }
 
 void aml_integer(struct aml *a, uint64_t value)
@@ -366,6 +419,7 @@ void aml_string(struct aml *a, const char *s)
 	put(a, s, strlen(s) + 1);
 }
 
+/* Upper-case hex digits only: EISA ids are upper-case. */
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -373,6 +427,21 @@ static int hex_digit(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* The byte spelled by two hex digits of either case at s, or -1. */
+static int hex_byte(const char *s)
+{
+	int d[2];
+
+	for (int i = 0; i < 2; i++) {
+		char c = s[i];
+
+		d[i] = hex_digit(c >= 'a' && c <= 'f' ? (char)(c - 'a' + 'A') : c);
+		if (d[i] < 0)
+			return -1;
+	}
+	return d[0] << 4 | d[1];
 }
 
 /*
@@ -415,6 +484,51 @@ void aml_buffer(struct aml *a, const void *data, size_t len)
 	push(a, FRAME_BUFFER);
 	put(a, data, len);
 	pop(a);
+}
+
+/*
+ * "aabbccdd-eeff-gghh-iijj-kkllmmnnoopp": the text's bytes in order, then
+ * the first three fields byte-swapped to little-endian.
+ */
+void aml_uuid(struct aml *a, const char *uuid)
+{
+	static const uint8_t order[AML_UUID_LEN] = {3, 2, 1,  0,  5,  4,  7,  6,
+						    8, 9, 10, 11, 12, 13, 14, 15};
+	uint8_t text[AML_UUID_LEN], out[AML_UUID_LEN];
+	size_t pos = 0;
+
+	if (a->err)
+		return;
+	if (strlen(uuid) != 36) {
+		fail(a, -EINVAL);
+		return;
+	}
+	for (size_t i = 0; i < AML_UUID_LEN; i++) {
+		int byte;
+
+		if (pos == 8 || pos == 13 || pos == 18 || pos == 23) {
+			if (uuid[pos++] != '-') {
+				fail(a, -EINVAL);
+				return;
+			}
+		}
+		byte = hex_byte(uuid + pos);
+		if (byte < 0) {
+			fail(a, -EINVAL);
+			return;
+		}
+		text[i] = (uint8_t)byte;
+		pos += 2;
+	}
+	for (size_t i = 0; i < AML_UUID_LEN; i++)
+		out[i] = text[order[i]];
+	aml_buffer(a, out, sizeof(out));
+}
+
+void aml_name_ref(struct aml *a, const char *path)
+{
+	if (start_object(a))
+		put_namestring(a, path);
 }
 
 void aml_name(struct aml *a, const char *path)
@@ -500,16 +614,70 @@ void aml_end(struct aml *a)
 	pop(a);
 }
 
+static void op(struct aml *a, uint8_t opcode)
+{
+	if (start_term(a))
+		put8(a, opcode);
+}
+
 void aml_return_integer(struct aml *a, uint64_t value)
 {
-	if (a->err)
-		return;
-	if (in_resource(a)) {
+	aml_return(a);
+	aml_integer(a, value);
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	if (n > AML_MAX_ARG) {
 		fail(a, -EINVAL);
 		return;
 	}
-	put8(a, AML_RETURN_OP);
-	aml_integer(a, value);
+	op(a, (uint8_t)(AML_ARG0_OP + n));
+}
+
+void aml_return(struct aml *a)
+{
+	op(a, AML_RETURN_OP);
+}
+
+void aml_create_dword_field(struct aml *a)
+{
+	op(a, AML_CREATE_DWORD_FIELD_OP);
+}
+
+void aml_lequal(struct aml *a)
+{
+	op(a, AML_LEQUAL_OP);
+}
+
+void aml_lnot(struct aml *a)
+{
+	op(a, AML_LNOT_OP);
+}
+
+void aml_or(struct aml *a)
+{
+	op(a, AML_OR_OP);
+}
+
+void aml_if_begin(struct aml *a)
+{
+	if (!start_term(a))
+		return;
+	put8(a, AML_IF_OP);
+	push(a, FRAME_IF);
+}
+
+void aml_else_begin(struct aml *a)
+{
+	if (!start_term(a))
+		return;
+	if (a->if_end == 0 || a->len != a->if_end) {
+		fail(a, -EINVAL);
+		return;
+	}
+	put8(a, AML_ELSE_OP);
+	push(a, FRAME_ELSE);
 }
 
 void aml_resource_begin(struct aml *a)
@@ -600,4 +768,70 @@ void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool wri
 	put8(a, writable ? 1 : 0);
 	put32(a, base);
 	put32(a, len);
+}
+
+/* How an address space descriptor is laid out and what it describes. */
+struct addr_space {
+	uint8_t tag;
+	uint8_t width; /* bytes in each of _GRA, _MIN, _MAX, _TRA, _LEN: 2, 4 or 8 */
+	uint8_t type;
+	uint8_t type_flags;
+};
+
+/*
+ * ACPI 6.5 6.4.3.5.1-3: tag, Length (of what follows it), resource type,
+ * general flags (bit 0 clear: producer; bit 1 clear: positive decode),
+ * type-specific flags, then the five address fields. With _MIF and _MAF
+ * set and _LEN > 0 the spec wants _GRA = 0 and _MAX = _MIN + _LEN - 1.
+ */
+static void res_addr_space(struct aml *a, const struct addr_space *s, uint64_t min, uint64_t len)
+{
+	uint64_t top_addr = s->width == 8 ? UINT64_MAX : (1ULL << (8 * s->width)) - 1;
+
+	if (!resource_ok(a))
+		return;
+	if (len == 0 || min > top_addr - (len - 1)) {
+		fail(a, -EINVAL);
+		return;
+	}
+	put8(a, s->tag);
+	put16(a, (uint16_t)(3 + 5 * s->width));
+	put8(a, s->type);
+	put8(a, ADDR_MIN_FIXED | ADDR_MAX_FIXED);
+	put8(a, s->type_flags);
+	put_le(a, 0, s->width); /* _GRA */
+	put_le(a, min, s->width);
+	put_le(a, min + (len - 1), s->width);
+	put_le(a, 0, s->width); /* _TRA */
+	put_le(a, len, s->width);
+}
+
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t len)
+{
+	static const struct addr_space s = {RES_WORD_ADDR, 2, ADDR_TYPE_BUS, 0};
+
+	res_addr_space(a, &s, min, len);
+}
+
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t len)
+{
+	static const struct addr_space s = {RES_WORD_ADDR, 2, ADDR_TYPE_IO, ADDR_IO_ENTIRE_RANGE};
+
+	res_addr_space(a, &s, min, len);
+}
+
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t len)
+{
+	static const struct addr_space s = {RES_DWORD_ADDR, 4, ADDR_TYPE_MEMORY,
+					    ADDR_MEM_READ_WRITE};
+
+	res_addr_space(a, &s, min, len);
+}
+
+void aml_res_qword_memory(struct aml *a, uint64_t min, uint64_t len)
+{
+	static const struct addr_space s = {RES_QWORD_ADDR, 8, ADDR_TYPE_MEMORY,
+					    ADDR_MEM_READ_WRITE};
+
+	res_addr_space(a, &s, min, len);
 }

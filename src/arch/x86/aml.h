@@ -6,10 +6,15 @@
  *
  * Usage: aml_init() over a caller's buffer, then emit objects in source
  * order; constructs that contain others (scope, device, method, package,
- * buffer, resource template) are opened with *_begin() and closed with
- * aml_end() (aml_resource_end() for a template). A construct's PkgLength is
- * only known when it closes: aml_end() then slides the contents up to make
- * room for it.
+ * buffer, resource template, If/Else) are opened with *_begin() and closed
+ * with aml_end() (aml_resource_end() for a template). A construct's
+ * PkgLength is only known when it closes: aml_end() then slides the
+ * contents up to make room for it.
+ *
+ * Method bodies use AML's prefix order (section 20.2.5): an operator call
+ * writes the opcode, then the caller emits its operands, in order, each a
+ * data object, aml_arg(), aml_name_ref() or a nested operator with its own
+ * operands. The builder does not count operands: iasl -d in the tests does.
  *
  * Errors are sticky: the emitters return nothing; the first failure
  * (-ENOSPC when the buffer is full, -EINVAL for a malformed name, string,
@@ -42,6 +47,7 @@ struct aml {
 	int err; /* 0 or the first -errno */
 	unsigned int depth;
 	struct aml_frame frames[AML_MAX_DEPTH];
+	size_t if_end; /* where the last If closed: only there may an Else start */
 };
 
 /* Starts an empty byte stream in buf[0..cap). */
@@ -66,6 +72,14 @@ void aml_integer(struct aml *a, uint64_t value); /* Zero, One or the smallest pr
 void aml_string(struct aml *a, const char *s);	 /* ASCII 0x01-0x7f */
 void aml_eisaid(struct aml *a, const char *id);	 /* "PNP0501" -> compressed DWord */
 void aml_buffer(struct aml *a, const void *data, size_t len);
+/*
+ * ToUUID("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp") (ACPI 6.5 19.6.142): a
+ * 16-byte buffer, the first three fields little-endian, the rest in order.
+ * Hex digits in either case.
+ */
+void aml_uuid(struct aml *a, const char *uuid);
+/* A reference to a named object (a NameString, path as for aml_name()). */
+void aml_name_ref(struct aml *a, const char *path);
 
 /*
  * Name(path, <object>): emits the NameOp and the name; the next data
@@ -91,6 +105,24 @@ void aml_end(struct aml *a);
 void aml_return_integer(struct aml *a, uint64_t value);
 
 /*
+ * Operators for method bodies; the comment after each lists the operands
+ * the caller emits next. None is valid inside a package or a template.
+ */
+void aml_arg(struct aml *a, unsigned int n); /* Arg0-Arg6, as an operand */
+void aml_return(struct aml *a);		     /* (value) */
+void aml_create_dword_field(struct aml *a);  /* (buffer, byte index, aml_name_ref(new name)) */
+void aml_lequal(struct aml *a);		     /* (left, right) */
+void aml_lnot(struct aml *a);		     /* (operand) */
+void aml_or(struct aml *a);		     /* (left, right, target) */
+/*
+ * If (predicate) { body }: aml_if_begin(), the predicate, the body,
+ * aml_end(). An Else { body } (aml_else_begin() ... aml_end()) may only
+ * follow right after an If's aml_end().
+ */
+void aml_if_begin(struct aml *a);
+void aml_else_begin(struct aml *a);
+
+/*
  * ResourceTemplate(): a buffer of resource descriptors. aml_resource_end()
  * appends the End Tag, with a checksum making the template's bytes sum to
  * zero, and closes the buffer. The aml_res_* emitters are only valid inside.
@@ -114,5 +146,22 @@ void aml_res_irq(struct aml *a, uint8_t irq);
 void aml_res_interrupt(struct aml *a, uint32_t gsi, unsigned int flags);
 /* Memory32Fixed(ReadWrite or ReadOnly, base, len). */
 void aml_res_memory32_fixed(struct aml *a, uint32_t base, uint32_t len, bool writable);
+
+/*
+ * Address space descriptors (ACPI 6.5 6.4.3.5) for the windows a bridge
+ * passes on to its children: ResourceProducer, PosDecode, MinFixed,
+ * MaxFixed, granularity 0, no translation, the range [min, min + len).
+ * -EINVAL if len is 0 or the range wraps past the descriptor's width.
+ */
+void aml_res_word_bus_number(struct aml *a, uint16_t min, uint16_t len);
+/* WordIO(..., EntireRange): an I/O port window. */
+void aml_res_word_io(struct aml *a, uint16_t min, uint16_t len);
+/*
+ * DWordMemory / QWordMemory(..., NonCacheable, ReadWrite, ...,
+ * AddressRangeMemory, TypeStatic). Not marked prefetchable: an OS may put
+ * any BAR, prefetchable or not, in such a window.
+ */
+void aml_res_dword_memory(struct aml *a, uint32_t min, uint32_t len);
+void aml_res_qword_memory(struct aml *a, uint64_t min, uint64_t len);
 
 #endif

@@ -324,6 +324,229 @@ static void test_resource_template(void **state)
 	assert_int_equal(sum_bytes(buf + 4, len - 4), 0);
 }
 
+/*
+ * A PCI host bridge's windows; iasl compiles the same ASL (WordBusNumber,
+ * WordIO, DWordMemory, QWordMemory as producers with MinFixed, MaxFixed,
+ * PosDecode, NonCacheable, ReadWrite) to these bytes.
+ */
+static void test_address_space_descriptors(void **state)
+{
+	(void)state;
+	struct aml a;
+	size_t len;
+
+	start(&a);
+	aml_resource_begin(&a);
+	aml_res_word_bus_number(&a, 0, 1);
+	aml_res_word_io(&a, 0xd00, 0xf300);
+	aml_res_dword_memory(&a, 0xc0000000, 0x20000000);
+	aml_res_qword_memory(&a, 0x140000000ULL, 0x1000000000ULL);
+	aml_resource_end(&a);
+	assert_int_equal(aml_finish(&a, &len), 0);
+
+	/* clang-format off */
+	static const uint8_t want[] = {
+		0x11, 0x4e, 0x06, 0x0a, 0x6a,
+		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00,	/* WordBusNumber 0-0 */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03,	/* WordIO 0xd00-0xffff */
+		0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
+		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,	/* DWordMemory */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xff, 0xdf,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20,
+		0x8a, 0x2b, 0x00, 0x00, 0x0c, 0x01,	/* QWordMemory */
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x40, 0x01, 0x00, 0x00, 0x00,
+		0xff, 0xff, 0xff, 0x3f, 0x11, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
+		0x79,
+	};
+	/* clang-format on */
+	assert_int_equal(len, sizeof(want) + 1);
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_int_equal(sum_bytes(buf + 5, len - 5), 0);
+}
+
+/* A range may end at the top of the descriptor's width, never wrap past it. */
+static void test_address_space_limits(void **state)
+{
+	(void)state;
+	struct aml a;
+	size_t len;
+
+	start(&a);
+	aml_resource_begin(&a);
+	aml_res_word_io(&a, 0xffff, 1);
+	aml_res_dword_memory(&a, 0xfffff000, 0x1000);
+	aml_res_qword_memory(&a, 0, UINT64_MAX);
+	aml_res_qword_memory(&a, UINT64_MAX, 1);
+	aml_resource_end(&a);
+	assert_int_equal(aml_finish(&a, &len), 0);
+
+	static const struct {
+		unsigned int width;
+		uint64_t min, len;
+	} bad[] = {
+	    {2, 0, 0}, {2, 0xffff, 2}, {4, 0xfffff000, 0x1001}, {8, 1, UINT64_MAX}, {8, 5, 0},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		start(&a);
+		aml_resource_begin(&a);
+		if (bad[i].width == 2)
+			aml_res_word_bus_number(&a, (uint16_t)bad[i].min, (uint16_t)bad[i].len);
+		else if (bad[i].width == 4)
+			aml_res_dword_memory(&a, (uint32_t)bad[i].min, (uint32_t)bad[i].len);
+		else
+			aml_res_qword_memory(&a, bad[i].min, bad[i].len);
+		expect_error(&a, -EINVAL);
+	}
+	start(&a);
+	aml_res_qword_memory(&a, 0, 1); /* outside a template */
+	expect_error(&a, -EINVAL);
+}
+
+static void test_uuid(void **state)
+{
+	(void)state;
+	struct aml a;
+
+	start(&a);
+	aml_uuid(&a, "33db4d5b-1ff7-401c-9657-7441c03dd766");
+	aml_uuid(&a, "33DB4D5B-1FF7-401C-9657-7441C03DD766");
+	/* clang-format off */
+	EXPECT(&a, 0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+	       0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66,
+	       0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+	       0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66);
+	/* clang-format on */
+
+	static const char *const bad[] = {
+	    "33db4d5b-1ff7-401c-9657-7441c03dd76",   "33db4d5b-1ff7-401c-9657-7441c03dd7666",
+	    "33db4d5b1-ff7-401c-9657-7441c03dd766",  "33db4d5b-1ff7-401c-9657_7441c03dd766",
+	    "33db4d5g-1ff7-401c-9657-7441c03dd766",  "33db4d5b-1ff7-401c-9657-7441c03dd76 ",
+	    "{3db4d5b-1ff7-401c-9657-7441c03dd766}", "",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		start(&a);
+		aml_uuid(&a, bad[i]);
+		expect_error(&a, -EINVAL);
+	}
+}
+
+/*
+ * A PCI host bridge _OSC; iasl compiles the same ASL to these bytes:
+ *   Method (_OSC, 4) { CreateDWordField (Arg3, Zero, CDW1)
+ *     If (LEqual (Arg0, ToUUID ("33db4d5b-..."))) {
+ *       If (LNotEqual (Arg1, One)) { Or (CDW1, 0x08, CDW1) } }
+ *     Else { Or (CDW1, 0x04, CDW1) }
+ *     Return (Arg3) }
+ */
+static void test_method_body_operators(void **state)
+{
+	(void)state;
+	struct aml a;
+
+	start(&a);
+	aml_method_begin(&a, "_OSC", 4, false);
+	aml_create_dword_field(&a);
+	aml_arg(&a, 3);
+	aml_integer(&a, 0);
+	aml_name_ref(&a, "CDW1");
+	aml_if_begin(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 0);
+	aml_uuid(&a, "33db4d5b-1ff7-401c-9657-7441c03dd766");
+	aml_if_begin(&a);
+	aml_lnot(&a);
+	aml_lequal(&a);
+	aml_arg(&a, 1);
+	aml_integer(&a, 1);
+	aml_or(&a);
+	aml_name_ref(&a, "CDW1");
+	aml_integer(&a, 8);
+	aml_name_ref(&a, "CDW1");
+	aml_end(&a);
+	aml_end(&a);
+	aml_else_begin(&a);
+	aml_or(&a);
+	aml_name_ref(&a, "CDW1");
+	aml_integer(&a, 4);
+	aml_name_ref(&a, "CDW1");
+	aml_end(&a);
+	aml_return(&a);
+	aml_arg(&a, 3);
+	aml_end(&a);
+	/* clang-format off */
+	EXPECT(&a, 0x14, 0x46, 0x04, '_', 'O', 'S', 'C', 0x04,
+	       0x8a, 0x6b, 0x00, 'C', 'D', 'W', '1',
+	       0xa0, 0x28, 0x93, 0x68,
+	       0x11, 0x13, 0x0a, 0x10, 0x5b, 0x4d, 0xdb, 0x33, 0xf7, 0x1f, 0x1c, 0x40,
+	       0x96, 0x57, 0x74, 0x41, 0xc0, 0x3d, 0xd7, 0x66,
+	       0xa0, 0x10, 0x92, 0x93, 0x69, 0x01,
+	       0x7d, 'C', 'D', 'W', '1', 0x0a, 0x08, 'C', 'D', 'W', '1',
+	       0xa1, 0x0c, 0x7d, 'C', 'D', 'W', '1', 0x0a, 0x04, 'C', 'D', 'W', '1',
+	       0xa4, 0x6b);
+	/* clang-format on */
+}
+
+/* Operators outside method-like places, and an Else with no If just before. */
+static void test_operator_misuse_is_einval(void **state)
+{
+	(void)state;
+	struct aml a;
+
+	start(&a);
+	aml_arg(&a, 7);
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_else_begin(&a); /* no If at all */
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_if_begin(&a);
+	aml_integer(&a, 1);
+	aml_end(&a);
+	aml_return(&a); /* something between the If and the Else */
+	aml_integer(&a, 0);
+	aml_else_begin(&a);
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_if_begin(&a);
+	aml_else_begin(&a); /* inside the If, not after it */
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_package_begin(&a);
+	aml_arg(&a, 0); /* not a package element */
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_package_begin(&a);
+	aml_return_integer(&a, 0);
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_resource_begin(&a);
+	aml_if_begin(&a);
+	expect_error(&a, -EINVAL);
+
+	start(&a);
+	aml_resource_begin(&a);
+	aml_name_ref(&a, "CDW1");
+	expect_error(&a, -EINVAL);
+
+	/* A name reference is a valid package element and counts as one. */
+	start(&a);
+	aml_package_begin(&a);
+	aml_name_ref(&a, "\\_SB.LNKA");
+	aml_integer(&a, 0);
+	aml_end(&a);
+	EXPECT(&a, 0x12, 0x0d, 0x02, 0x5c, 0x2e, '_', 'S', 'B', '_', 'L', 'N', 'K', 'A', 0x00);
+}
+
 static void test_misuse_is_einval(void **state)
 {
 	(void)state;
@@ -398,6 +621,24 @@ static void emit_sample(struct aml *a)
 	aml_return_integer(a, 0x0f);
 	aml_end(a);
 	aml_end(a);
+	aml_device_begin(a, "PCI0");
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_word_io(a, 0, 0xcf8);
+	aml_res_qword_memory(a, 0x140000000ULL, 0x1000000000ULL);
+	aml_resource_end(a);
+	aml_method_begin(a, "_OSC", 4, false);
+	aml_if_begin(a);
+	aml_lequal(a);
+	aml_arg(a, 0);
+	aml_uuid(a, "33db4d5b-1ff7-401c-9657-7441c03dd766");
+	aml_end(a);
+	aml_else_begin(a);
+	aml_end(a);
+	aml_return(a);
+	aml_arg(a, 3);
+	aml_end(a);
+	aml_end(a);
 	aml_end(a);
 }
 
@@ -408,14 +649,14 @@ static void emit_sample(struct aml *a)
 static void test_enospc_never_overflows(void **state)
 {
 	(void)state;
-	static uint8_t small[256 + 64];
+	static uint8_t small[512 + 64];
 	struct aml a;
 	size_t need, len;
 
 	start(&a);
 	emit_sample(&a);
 	assert_int_equal(aml_finish(&a, &need), 0);
-	assert_true(need < 256);
+	assert_true(need < 512);
 
 	for (size_t cap = 0; cap < need; cap++) {
 		memset(small, 0xa5, sizeof(small));
@@ -445,6 +686,11 @@ int main(void)
 	    cmocka_unit_test(test_device_method_scope),
 	    cmocka_unit_test(test_nested_packages),
 	    cmocka_unit_test(test_resource_template),
+	    cmocka_unit_test(test_address_space_descriptors),
+	    cmocka_unit_test(test_address_space_limits),
+	    cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_method_body_operators),
+	    cmocka_unit_test(test_operator_misuse_is_einval),
 	    cmocka_unit_test(test_misuse_is_einval),
 	    cmocka_unit_test(test_enospc_never_overflows),
 	};

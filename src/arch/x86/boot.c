@@ -38,6 +38,10 @@ static const uint64_t boot_gdt[] = {
 #define PVH_MAGIC 0x336ec578u
 #define LOADER_TYPE_UNDEFINED 0xff
 
+_Static_assert(X86_PCI_ECAM_BASE >= X86_MMIO_HOLE_START &&
+		       X86_PCI_ECAM_BASE + X86_PCI_ECAM_SIZE <= X86_MMIO_HOLE_END,
+	       "the e820 map lists the ECAM range between low and high RAM");
+
 unsigned int x86_e820_build(uint64_t mem_bytes, struct x86_e820_entry out[X86_E820_MAX])
 {
 	uint64_t low_end = MIN(mem_bytes, X86_MMIO_HOLE_START);
@@ -51,6 +55,13 @@ unsigned int x86_e820_build(uint64_t mem_bytes, struct x86_e820_entry out[X86_E8
 	if (low_end > X86_HIGH_RAM_START)
 		out[n++] = (struct x86_e820_entry){ X86_HIGH_RAM_START,
 						     low_end - X86_HIGH_RAM_START, X86_E820_RAM };
+	/*
+	 * Linux uses ECAM (MMCONFIG) only if the range is reserved, here or by
+	 * a PNP0C02 device in the DSDT (arch/x86/pci/mmconfig-shared.c); the
+	 * DSDT does both, as firmware usually does.
+	 */
+	out[n++] = (struct x86_e820_entry){ X86_PCI_ECAM_BASE, X86_PCI_ECAM_SIZE,
+					     X86_E820_RESERVED };
 	if (mem_bytes > X86_MMIO_HOLE_START)
 		out[n++] = (struct x86_e820_entry){ X86_MMIO_HOLE_END,
 						     mem_bytes - X86_MMIO_HOLE_START, X86_E820_RAM };

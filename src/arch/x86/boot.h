@@ -33,9 +33,11 @@ struct x86_boot_info {
 };
 
 /*
- * The guest's memory map for `mem_bytes` of RAM: low RAM below the EBDA,
- * the BIOS/ACPI area reserved, RAM from 1 MiB to the 32-bit hole, the rest
- * above 4 GiB. Returns the number of entries (at most X86_E820_MAX).
+ * The guest's memory map for `mem_bytes` of RAM, sorted: low RAM below the
+ * EBDA, the BIOS/ACPI area reserved, RAM from 1 MiB to the 32-bit hole,
+ * the PCI ECAM range reserved, the rest of RAM above 4 GiB. Returns the
+ * number of entries (at most X86_E820_MAX). The same map goes to
+ * boot_params and to the PVH memory map.
  */
 unsigned int x86_e820_build(uint64_t mem_bytes, struct x86_e820_entry out[X86_E820_MAX]);
 

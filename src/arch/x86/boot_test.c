@@ -16,7 +16,7 @@ static void test_e820_small_vm(void **state)
 	unsigned int n = x86_e820_build(512 * MiB, e);
 
 	(void)state;
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(e[0].addr, 0);
 	assert_int_equal(e[0].size, X86_EBDA_START);
 	assert_int_equal(e[0].type, X86_E820_RAM);
@@ -25,6 +25,11 @@ static void test_e820_small_vm(void **state)
 	assert_int_equal(e[2].type, X86_E820_RESERVED);
 	assert_int_equal(e[3].addr, X86_HIGH_RAM_START);
 	assert_int_equal(e[3].addr + e[3].size, 512 * MiB);
+	assert_int_equal(e[3].type, X86_E820_RAM);
+	/* The PCI ECAM range is reserved, so Linux accepts it for MMCONFIG. */
+	assert_int_equal(e[4].addr, X86_PCI_ECAM_BASE);
+	assert_int_equal(e[4].size, X86_PCI_ECAM_SIZE);
+	assert_int_equal(e[4].type, X86_E820_RESERVED);
 }
 
 static void test_e820_splits_around_hole(void **state)
@@ -34,10 +39,12 @@ static void test_e820_splits_around_hole(void **state)
 	uint64_t ram = 0;
 
 	(void)state;
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	assert_int_equal(e[3].addr + e[3].size, X86_MMIO_HOLE_START);
-	assert_int_equal(e[4].addr, X86_MMIO_HOLE_END);
-	assert_int_equal(e[4].size, 4 * GiB - X86_MMIO_HOLE_START);
+	assert_int_equal(e[4].addr, X86_PCI_ECAM_BASE);
+	assert_int_equal(e[4].type, X86_E820_RESERVED);
+	assert_int_equal(e[5].addr, X86_MMIO_HOLE_END);
+	assert_int_equal(e[5].size, 4 * GiB - X86_MMIO_HOLE_START);
 	for (unsigned int i = 0; i < n; i++) {
 		if (i > 0) /* sorted, no overlap */
 			assert_true(e[i].addr >= e[i - 1].addr + e[i - 1].size);
@@ -70,7 +77,10 @@ static void test_boot_params(void **state)
 	assert_int_equal(bp.hdr.ramdisk_size, 0x123456);
 	assert_int_equal(bp.acpi_rsdp_addr, X86_ACPI_ADDR);
 	assert_int_equal(bp.e820_entries, n);
-	assert_int_equal(bp.e820_table[n - 1].addr + bp.e820_table[n - 1].size, 256 * MiB);
+	assert_int_equal(bp.e820_table[3].addr + bp.e820_table[3].size, 256 * MiB);
+	assert_int_equal(bp.e820_table[n - 1].addr, X86_PCI_ECAM_BASE);
+	assert_int_equal(bp.e820_table[n - 1].size, X86_PCI_ECAM_SIZE);
+	assert_int_equal(bp.e820_table[n - 1].type, X86_E820_RESERVED);
 	/* The zero page layout the kernel reads (zero-page.rst offsets). */
 	assert_int_equal(offsetof(struct boot_params, e820_table), 0x2d0);
 	assert_int_equal(offsetof(struct boot_params, hdr), 0x1f1);
@@ -107,8 +117,8 @@ static void test_page_tables_and_pvh(void **state)
 	struct x86_boot_info info = { .cmdline_addr = X86_CMDLINE_ADDR,
 				      .initrd_addr = 0x800000, .initrd_size = 4096 };
 	unsigned int n = x86_e820_build(16 * MiB, e);
-	uint64_t *pd, *pml4;
-	uint32_t magic;
+	uint64_t *pd, *pml4, map_addr, ecam_entry[3] = { 0 };
+	uint32_t magic, map_entries;
 
 	(void)state;
 	guest_mem_init(&gm);
@@ -122,6 +132,19 @@ static void test_page_tables_and_pvh(void **state)
 	assert_int_equal(x86_pvh_info_write(&gm, &info, e, n), 0);
 	assert_int_equal(guest_mem_read(&gm, X86_PVH_INFO_ADDR, &magic, 4), 0);
 	assert_int_equal(magic, 0x336ec578);
+	/* hvm_start_info: memmap_paddr at 40, memmap_entries at 48; 24-byte entries. */
+	assert_int_equal(guest_mem_read(&gm, X86_PVH_INFO_ADDR + 40, &map_addr, 8), 0);
+	assert_int_equal(guest_mem_read(&gm, X86_PVH_INFO_ADDR + 48, &map_entries, 4), 0);
+	assert_int_equal(map_entries, n);
+	for (unsigned int i = 0; i < map_entries; i++) {
+		uint64_t m[3];
+
+		assert_int_equal(guest_mem_read(&gm, map_addr + 24 * i, m, sizeof(m)), 0);
+		if (m[0] == X86_PCI_ECAM_BASE)
+			memcpy(ecam_entry, m, sizeof(m));
+	}
+	assert_int_equal(ecam_entry[1], X86_PCI_ECAM_SIZE);
+	assert_int_equal((uint32_t)ecam_entry[2], X86_E820_RESERVED);
 	guest_mem_destroy(&gm);
 
 	/* Too little memory for the tables: refused, not written out of bounds. */

@@ -8,6 +8,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "base/log.h"
+#include "pci/pci_bus.h"
 #include "vm/vm.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
@@ -22,6 +23,32 @@ unsigned int arch_ram_layout(uint64_t mem_bytes, struct arch_ram_region out[ARCH
 		out[n++] = (struct arch_ram_region){ X86_MMIO_HOLE_END,
 						      mem_bytes - X86_MMIO_HOLE_START };
 	return n;
+}
+
+/* The 64-bit window starts at the first 1 GiB boundary past RAM. */
+static uint64_t mmio64_base(uint64_t mem_bytes)
+{
+	uint64_t ram_end = X86_MMIO_HOLE_END;
+
+	if (mem_bytes > X86_MMIO_HOLE_START)
+		ram_end += mem_bytes - X86_MMIO_HOLE_START;
+	return ALIGN_UP(ram_end, X86_PCI_MMIO64_ALIGN);
+}
+
+void arch_pci_layout(const struct vm *vm, struct pci_bus_layout *out)
+{
+	*out = (struct pci_bus_layout){
+		.config_port = X86_PCI_CONFIG_ADDRESS_PORT,
+		.ecam_base = X86_PCI_ECAM_BASE,
+		.ecam_size = X86_PCI_ECAM_SIZE,
+		.mmio32_base = X86_PCI_MMIO32_BASE,
+		.mmio32_size = X86_PCI_MMIO32_SIZE,
+		.mmio64_base = mmio64_base(vm->cfg->mem_mib * MiB),
+		.mmio64_size = X86_PCI_MMIO64_SIZE,
+		.intx_gsi_base = X86_PCI_INTX_GSI_BASE,
+		.intx_gsi_count = X86_PCI_INTX_GSI_COUNT,
+		.msi_gsi_base = X86_MSI_GSI_BASE,
+	};
 }
 
 int arch_vm_setup(struct vm *vm)

@@ -168,6 +168,7 @@ void arch_devices_destroy(struct vm *vm)
 
 int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 {
+	const struct pci_bus_layout *pci = &vm->pci.layout;
 	struct acpi_config cfg = {
 		.num_cpus = vm->cfg->num_cpus,
 		.base_gpa = X86_ACPI_ADDR,
@@ -182,11 +183,23 @@ int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 		.i8042 = true,
 		.cmos_rtc = true,
 		.num_uarts = UART8250_COM_COUNT,
+		/* The host bridge as vm.c built it (arch_pci_layout). */
+		.pci = true,
+		.ecam_base = pci->ecam_base,
+		.ecam_size = pci->ecam_size,
+		.mmio32_base = pci->mmio32_base,
+		.mmio32_size = pci->mmio32_size,
+		.mmio64_base = pci->mmio64_base,
+		.mmio64_size = pci->mmio64_size,
+		.intx_gsi_base = pci->intx_gsi_base,
+		.intx_gsi_count = pci->intx_gsi_count,
 	};
 	uint8_t *buf = guest_mem_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_MAX);
 	size_t used;
 	int err;
 
+	_Static_assert(ACPI_PCI_CONFIG_PORT == X86_PCI_CONFIG_ADDRESS_PORT,
+		       "the DSDT describes the config ports the host bridge decodes");
 	for (unsigned int n = 1; n <= UART8250_COM_COUNT; n++)
 		cfg.uarts[n - 1] = (struct acpi_uart){ .io_base = uart8250_com_port(n),
 						       .irq = (uint8_t)uart8250_com_irq(n) };

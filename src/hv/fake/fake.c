@@ -43,6 +43,8 @@ static int fake_create_vm(struct hv *hv, struct hv_vm **out)
 
 	if (!vm)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < FAKE_MAX_GSI; i++)
+		vm->gsis[i].irqfd = -1;
 	vm->base.ops = &fake_vm_ops;
 	vm->base.hv = hv;
 	*out = &vm->base;
@@ -96,16 +98,33 @@ static int vm_set_irq_line(struct hv_vm *hv_vm, uint32_t gsi, bool level)
 	return 0;
 }
 
+/* Doorbells are not caught: guest writes reach the device's MMIO handler. */
 static int vm_add_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd)
 {
 	(void)vm, (void)addr, (void)len, (void)pio, (void)fd;
 	return -EOPNOTSUPP;
 }
 
-static int vm_add_irqfd(struct hv_vm *vm, uint32_t gsi, int fd)
+static int vm_add_irqfd(struct hv_vm *hv_vm, uint32_t gsi, int fd)
 {
-	(void)vm, (void)gsi, (void)fd;
-	return -EOPNOTSUPP;
+	struct fake_vm *vm = hv_fake_vm(hv_vm);
+
+	if (gsi >= FAKE_MAX_GSI)
+		return -EINVAL;
+	vm->gsis[gsi].irqfd = fd;
+	return 0;
+}
+
+static int vm_set_msi_route(struct hv_vm *hv_vm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct fake_vm *vm = hv_fake_vm(hv_vm);
+
+	if (gsi >= FAKE_MAX_GSI)
+		return -EINVAL;
+	vm->gsis[gsi].msi_routed = true;
+	vm->gsis[gsi].msi_addr = addr;
+	vm->gsis[gsi].msi_data = data;
+	return 0;
 }
 
 static int vm_create_vcpu(struct hv_vm *vm, uint32_t id, struct hv_vcpu **out)
@@ -130,6 +149,7 @@ static const struct hv_vm_ops fake_vm_ops = {
 	.set_irq_line = vm_set_irq_line,
 	.add_ioeventfd = vm_add_ioeventfd,
 	.add_irqfd = vm_add_irqfd,
+	.set_msi_route = vm_set_msi_route,
 	.create_vcpu = vm_create_vcpu,
 };
 

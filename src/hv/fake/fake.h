@@ -13,6 +13,15 @@
 
 #define FAKE_MAX_SLOTS 8
 #define FAKE_MAX_SCRIPT 16
+#define FAKE_MAX_GSI 256
+
+/* An MSI route or irqfd binding as Cove asked for it. */
+struct fake_gsi {
+	int irqfd;		/* -1: none (0 is never an eventfd here) */
+	bool msi_routed;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+};
 
 struct fake_vm {
 	struct hv_vm base;
@@ -23,6 +32,7 @@ struct fake_vm {
 	unsigned int num_slots;
 	bool arch_ready;
 	uint32_t irq_level_mask; /* bit n: GSI n is high */
+	struct fake_gsi gsis[FAKE_MAX_GSI];
 };
 
 struct fake_vcpu {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,9 +25,16 @@ struct kvm_hv {
 	int run_size; /* mmap size of struct kvm_run and its data pages */
 };
 
+/* Room for the irqchip defaults (40 on x86) and the MSI routes of every device. */
+#define KVM_ROUTES_MAX 1024
+
 struct kvm_vm {
 	struct hv_vm base;
 	int fd;
+	/* The GSI routing table as last given to KVM (KVM_SET_GSI_ROUTING replaces
+	 * it whole); routes_lock serialises updates from vCPU threads. */
+	pthread_mutex_t routes_lock;
+	struct kvm_irq_routing *routes;
 };
 
 struct kvm_vcpu {
@@ -49,6 +57,7 @@ static const struct {
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
 	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
@@ -137,6 +146,15 @@ static int kvm_create_vm(struct hv *hv, struct hv_vm **out)
 		free(vm);
 		return err;
 	}
+	vm->routes = calloc(1, sizeof(*vm->routes) +
+				KVM_ROUTES_MAX * sizeof(struct kvm_irq_routing_entry));
+	if (!vm->routes) {
+		close(fd);
+		free(vm);
+		return -ENOMEM;
+	}
+	vm->routes->nr = kvm_arch_default_routes(vm->routes->entries, KVM_ROUTES_MAX);
+	pthread_mutex_init(&vm->routes_lock, NULL);
 	vm->base.ops = &kvm_vm_ops;
 	vm->base.hv = hv;
 	vm->fd = fd;
@@ -162,6 +180,8 @@ static void vm_destroy(struct hv_vm *hv_vm)
 	struct kvm_vm *vm = to_vm(hv_vm);
 
 	close(vm->fd);
+	pthread_mutex_destroy(&vm->routes_lock);
+	free(vm->routes);
 	free(vm);
 }
 
@@ -216,6 +236,42 @@ static int vm_add_irqfd(struct hv_vm *vm, uint32_t gsi, int fd)
 	return 0;
 }
 
+/* The slot of `gsi`'s MSI route in the table, appended if it has none. */
+static struct kvm_irq_routing_entry *msi_route_slot(struct kvm_irq_routing *t, uint32_t gsi)
+{
+	for (uint32_t i = 0; i < t->nr; i++)
+		if (t->entries[i].gsi == gsi && t->entries[i].type == KVM_IRQ_ROUTING_MSI)
+			return &t->entries[i];
+	if (t->nr >= KVM_ROUTES_MAX)
+		return NULL;
+	return &t->entries[t->nr++];
+}
+
+static int vm_set_msi_route(struct hv_vm *hv_vm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm_vm *vm = to_vm(hv_vm);
+	struct kvm_irq_routing_entry *e;
+	int err = 0;
+
+	pthread_mutex_lock(&vm->routes_lock);
+	e = msi_route_slot(vm->routes, gsi);
+	if (!e) {
+		err = -ENOSPC;
+	} else {
+		*e = (struct kvm_irq_routing_entry){
+			.gsi = gsi,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)addr,
+				   .address_hi = (uint32_t)(addr >> 32),
+				   .data = data },
+		};
+		if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, vm->routes) < 0)
+			err = -errno;
+	}
+	pthread_mutex_unlock(&vm->routes_lock);
+	return err;
+}
+
 static int vm_create_vcpu(struct hv_vm *hv_vm, uint32_t id, struct hv_vcpu **out)
 {
 	struct kvm_hv *kvm = container_of(hv_vm->hv, struct kvm_hv, base);
@@ -256,6 +312,7 @@ static const struct hv_vm_ops kvm_vm_ops = {
 	.set_irq_line = vm_set_irq_line,
 	.add_ioeventfd = vm_add_ioeventfd,
 	.add_irqfd = vm_add_irqfd,
+	.set_msi_route = vm_set_msi_route,
 	.create_vcpu = vm_create_vcpu,
 };
 

@@ -215,3 +215,27 @@ int kvm_arch_get_ip(int fd, uint64_t *ip)
 	*ip = regs.rip;
 	return 0;
 }
+
+/* KVM's own default table for an x86 in-kernel irqchip (see kvm.h). */
+unsigned int kvm_arch_default_routes(struct kvm_irq_routing_entry *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (uint32_t gsi = 0; gsi < 24; gsi++) {
+		if (gsi < 16 && n < max)
+			out[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+								  : KVM_IRQCHIP_PIC_SLAVE,
+					       .pin = gsi % 8 },
+			};
+		if (n < max)
+			out[n++] = (struct kvm_irq_routing_entry){
+				.gsi = gsi,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi },
+			};
+	}
+	return n;
+}
