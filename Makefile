@@ -2,7 +2,10 @@
 #
 #   make            build build/cove
 #   make unit       build and run the cmocka unit tests (foo_test.c beside foo.c)
-#   make check      unit tests, then the integration suite in the nested lab
+#   make check      unit tests, fuzz corpora replayed, then the integration suite in the lab
+#   make fuzz       libFuzzer targets build/fuzz/NAME from tests/fuzz/fuzz_NAME.c (clang)
+#   make fuzz-run   run them for FUZZ_SECONDS each (FUZZ_TARGETS=NAME... to pick some)
+#   make fuzz-replay  each target's corpus tests/fuzz/corpus/NAME/ through the normal build
 #   make asan/ubsan the same unit and lab tests with a sanitizer build
 #   make bench      benchmarks side by side with QEMU (see bench/README.md)
 #   make guest      the test guests under build/guest (Debian kernel, initramfs)
@@ -41,7 +44,8 @@ TEST_BINS := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(filter-out $(OTHER_
 COVE := $(BUILD)/cove
 
 .SECONDARY:
-.PHONY: all unit check check-lab asan ubsan bench guest lab-shell clean tiny-guest
+.PHONY: all unit check check-lab asan ubsan bench guest lab-shell clean tiny-guest \
+	fuzz fuzz-run fuzz-replay
 all: $(COVE)
 
 $(BUILD)/%.o: %.c
@@ -74,11 +78,58 @@ $(TINY): tests/tiny/tiny.S tests/tiny/tiny.ld
 unit: $(TEST_BINS) $(COVE)
 	$(Q)tests/run-unit $(TEST_BINS)
 
+# Fuzzing: every tests/fuzz/fuzz_NAME.c is one target (see tests/fuzz/fuzz.h).
+# `fuzz` compiles the library again with clang and the fuzzer instrumentation
+# (warnings are not errors there: the normal build enforces them);
+# `fuzz-replay` links each target with tests/fuzz/replay.c and the normal
+# $(CC) (and sanitizer variant) and runs it over its committed corpus.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(CFLAGS_BASE) $(CFLAGS_WARN) -Wno-error $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_OBJ := build/fuzz-obj
+FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/%)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_OBJ)/libcove.a: $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/fuzz/%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)/libcove.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# New inputs go to build/fuzz-corpus/NAME; copy the interesting ones (small)
+# into tests/fuzz/corpus/NAME by hand.
+fuzz-run: $(FUZZ_BINS)
+	$(Q)for n in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz-corpus/$$n && \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+			build/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libcove.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-replay: $(FUZZ_REPLAYS)
+	$(Q)for n in $(FUZZ_NAMES); do $(BUILD)/fuzz-replay/$$n tests/fuzz/corpus/$$n || exit 1; done
+
 guest:
 	$(Q)guest/build-all
 
 # The whole suite: unit tests on the host, then every integration test in the lab.
-check: unit $(TINY)
+check: unit fuzz-replay $(TINY)
 	$(Q)guest/build-all
 	$(Q)COVE=$(abspath $(COVE)) TINY=$(abspath $(TINY)) tests/lab/run-suite
 
@@ -97,6 +148,7 @@ lab-shell: $(COVE)
 	$(Q)tests/lab/lab --interactive
 
 clean:
-	rm -rf build/cove build/libcove.a build/src build/tests build/tiny build/asan build/ubsan
+	rm -rf build/cove build/libcove.a build/src build/tests build/tiny build/asan build/ubsan \
+		build/fuzz build/fuzz-obj build/fuzz-replay build/fuzz-corpus
 
--include $(shell find $(BUILD)/src -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/src $(BUILD)/tests $(FUZZ_OBJ) -name '*.d' 2>/dev/null)

@@ -6,8 +6,11 @@
  *
  * Guest-controlled: everything in the rings and descriptor tables. virtq.c
  * validates it all (addresses through guest_mem_ptr, `next` < size, chain
- * length bounded by the queue size, indirect tables, overflow-checked sums,
- * readable segments before writable ones); a violation makes virtq_pop()
+ * length bounded by the queue size (every descriptor that describes a
+ * buffer counts, zero-length ones and an indirect table's entries included;
+ * the descriptor pointing at the table does not), indirect tables,
+ * overflow-checked sums, readable segments before writable ones, avail idx
+ * at most `size` ahead of the device); a violation makes virtq_pop()
  * return -EINVAL, after which the device must stop using the queue and the
  * transport sets DEVICE_NEEDS_RESET. Cove itself never aborts on guest data.
  *
@@ -87,18 +90,26 @@ void virtq_reset(struct virtq *vq);
  * Pops the next available chain into `chain`. Returns 1 with a chain, 0 when
  * the ring is empty (or the queue is disabled), -EINVAL when the guest broke
  * a ring rule (the caller must stop using the queue: device NEEDS_RESET).
+ * An empty ring re-arms notifications as virtq_enable_notify() does (and
+ * re-checks), so a device that pops until 0 on every kick never loses one;
+ * a device that stops before 0 must make progress by itself.
  */
 must_check int virtq_pop(struct virtq *vq, struct virtq_chain *chain);
 
 /*
  * Returns chain `head` to the guest as used with `len` bytes written into
  * its writable segments; publishes the new used index (release ordering).
+ * Preconditions (asserted): the queue is enabled and `head` came from
+ * virtq_pop(); `len` should not exceed the chain's in_len.
  */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /*
- * True if the driver wants an interrupt for what was pushed since the last
- * true answer: EVENT_IDX's used_event rule, else the NO_INTERRUPT flag.
+ * True if the driver wants an interrupt for what was pushed since the
+ * previous call: EVENT_IDX's used_event rule, else the NO_INTERRUPT flag;
+ * false if nothing was pushed since that call. With EVENT_IDX, the first call
+ * after virtq_enable() and a call after 65536 pushes without one answer true
+ * (the window is unknown; a spare interrupt is harmless, a lost one is not).
  * Call after a batch of pushes; if it says true, raise the queue interrupt.
  */
 bool virtq_should_notify(struct virtq *vq);
@@ -107,7 +118,10 @@ bool virtq_should_notify(struct virtq *vq);
  * Notification suppression while the device is draining the queue:
  * virtq_disable_notify() asks the driver not to kick; virtq_enable_notify()
  * asks again for kicks and returns true if buffers arrived meanwhile (the
- * caller must then pop again, or a kick would be lost).
+ * caller must then pop again, or a kick would be lost). Without EVENT_IDX
+ * they set and clear used->flags NO_NOTIFY; with it, disabling leaves
+ * avail_event alone (the driver kicks at most once more) and enabling sets
+ * avail_event to the next entry the device will consume.
  */
 void virtq_disable_notify(struct virtq *vq);
 must_check bool virtq_enable_notify(struct virtq *vq);

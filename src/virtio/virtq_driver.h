@@ -42,6 +42,7 @@ struct virtq_driver {
 	uint16_t avail_idx;		/* driver's copy of avail->idx */
 	uint16_t last_used;		/* next used entry to collect */
 	uint16_t chain_len[VIRTQ_MAX_SIZE]; /* descriptors taken by each head */
+	uint32_t chain_in_len[VIRTQ_MAX_SIZE]; /* writable bytes of each head: used len bound */
 	uint64_t heap_next, heap_end;	/* bump allocator for buffers */
 };
 
@@ -66,7 +67,8 @@ int virtq_driver_add(struct virtq_driver *drv, const struct virtq_driver_seg *se
 
 /*
  * Collects the next used entry: returns 1 and fills *elem, 0 if none is
- * pending, -EPROTO if the device returned a head that was not outstanding.
+ * pending, -EPROTO if the device returned a head that was not outstanding or
+ * a length above the chain's writable bytes.
  */
 int virtq_driver_get_used(struct virtq_driver *drv, struct vring_used_elem *elem);
 
