@@ -29,8 +29,8 @@
 
 #include "base/log.h"
 
-#define DIRECT_ALIGN 512       /* guest buffers at this alignment go straight to O_DIRECT */
-#define BOUNCE_ALIGN 4096      /* the bounce buffer's alignment: enough for any device */
+#define DIRECT_ALIGN 512  /* guest buffers at this alignment go straight to O_DIRECT */
+#define BOUNCE_ALIGN 4096 /* the bounce buffer's alignment: enough for any device */
 #define URING_MAX_SQ 128
 
 /* ---- opening ---- */
@@ -321,7 +321,8 @@ static long long sync_attempt(struct disk *d, struct disk_io *io)
 		n = preadv(d->fd, io->xfer_iov, (int)MIN(io->xfer_cnt, IOV_MAX), (off_t)io->offset);
 		break;
 	case DISK_WRITE:
-		n = pwritev(d->fd, io->xfer_iov, (int)MIN(io->xfer_cnt, IOV_MAX), (off_t)io->offset);
+		n = pwritev(d->fd, io->xfer_iov, (int)MIN(io->xfer_cnt, IOV_MAX),
+			    (off_t)io->offset);
 		break;
 	case DISK_FLUSH:
 		n = fdatasync(d->fd);

@@ -51,23 +51,23 @@ enum disk_op {
 struct disk_io {
 	/* Set by the caller before disk_submit(). */
 	enum disk_op op;
-	bool unmap;	    /* DISK_WRITE_ZEROES: the range may be deallocated */
-	uint64_t offset;    /* bytes; not used by DISK_FLUSH */
-	uint64_t len;	    /* DISK_DISCARD, DISK_WRITE_ZEROES: bytes */
-	struct iovec *iov;  /* DISK_READ, DISK_WRITE: the buffers; the array's */
+	bool unmap;	     /* DISK_WRITE_ZEROES: the range may be deallocated */
+	uint64_t offset;     /* bytes; not used by DISK_FLUSH */
+	uint64_t len;	     /* DISK_DISCARD, DISK_WRITE_ZEROES: bytes */
+	struct iovec *iov;   /* DISK_READ, DISK_WRITE: the buffers; the array's */
 	unsigned int iovcnt; /* entries are consumed by short transfers */
 
 	/* Set when the request completes: 0 (all done) or -errno. */
 	int result;
 
 	/* Private to disk.c. */
-	struct iovec *xfer_iov;	 /* what the kernel is given: iov, or the bounce */
+	struct iovec *xfer_iov; /* what the kernel is given: iov, or the bounce */
 	unsigned int xfer_cnt;
-	uint64_t remaining;	 /* read/write bytes still to transfer */
-	void *bounce;		 /* O_DIRECT with unaligned guest buffers */
+	uint64_t remaining; /* read/write bytes still to transfer */
+	void *bounce;	    /* O_DIRECT with unaligned guest buffers */
 	struct iovec bounce_iov;
-	unsigned int attempt;	 /* fallbacks taken (fallocate modes, bounce) */
-	struct disk_io *next;	 /* synchronous engine: completed list */
+	unsigned int attempt; /* fallbacks taken (fallocate modes, bounce) */
+	struct disk_io *next; /* synchronous engine: completed list */
 };
 
 /* Called on the loop thread when completions may be waiting; take the lock, disk_reap(). */
@@ -78,16 +78,16 @@ typedef void (*disk_done_fn)(struct disk_io *io, void *opaque);
 struct disk {
 	char *path;
 	int fd;
-	uint64_t size;	    /* bytes */
+	uint64_t size; /* bytes */
 	bool read_only;
-	bool direct;	    /* O_DIRECT */
+	bool direct; /* O_DIRECT */
 	bool block_device;
 
 	/* The I/O engine (valid after disk_start). */
 	bool started;
 	bool use_uring;
 	struct io_uring ring;
-	int efd;	    /* completions pending: the loop watches it */
+	int efd; /* completions pending: the loop watches it */
 	struct event_loop *loop;
 	disk_ready_fn ready;
 	void *ready_opaque;

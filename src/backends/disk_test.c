@@ -323,8 +323,8 @@ static void test_read_write(void **state)
 	assert_memory_equal(back, file, sizeof(file));
 
 	/* The last sector of the image; then flush. */
-	io = (struct disk_io){.op = DISK_WRITE, .offset = IMG_SIZE - 512, .iov = wr + 1,
-			      .iovcnt = 1};
+	io = (struct disk_io){
+	    .op = DISK_WRITE, .offset = IMG_SIZE - 512, .iov = wr + 1, .iovcnt = 1};
 	wr[1] = (struct iovec){b, sizeof(b)};
 	assert_int_equal(run_io(f, &io), 0);
 	io = (struct disk_io){.op = DISK_FLUSH};
@@ -347,8 +347,8 @@ static void test_many_in_flight(void **state)
 	for (unsigned int i = 0; i < 32; i++) {
 		pattern(bufs[i], sizeof(bufs[i]), i);
 		iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
-		io[i] = (struct disk_io){.op = DISK_WRITE, .offset = i * 8192ULL, .iov = &iov[i],
-					 .iovcnt = 1};
+		io[i] = (struct disk_io){
+		    .op = DISK_WRITE, .offset = i * 8192ULL, .iov = &iov[i], .iovcnt = 1};
 		disk_submit(&f->disk, &io[i]);
 	}
 	disk_kick(&f->disk);
@@ -373,7 +373,9 @@ static void test_drain(void **state)
 	for (unsigned int i = 0; i < 16; i++) {
 		iov[i] = (struct iovec){buf[i], sizeof(buf[i])};
 		io[i] = (struct disk_io){.op = i % 2 ? DISK_READ : DISK_WRITE,
-					 .offset = i * 65536ULL, .iov = &iov[i], .iovcnt = 1};
+					 .offset = i * 65536ULL,
+					 .iov = &iov[i],
+					 .iovcnt = 1};
 		disk_submit(&f->disk, &io[i]);
 	}
 	/* Not even kicked: drain must submit what is queued. */
@@ -406,8 +408,8 @@ static void test_discard_and_write_zeroes(void **state)
 	/* Write-zeroes without and with unmap. */
 	io = (struct disk_io){.op = DISK_WRITE_ZEROES, .offset = 65536 + 8192, .len = 8192};
 	assert_int_equal(run_io(f, &io), 0);
-	io = (struct disk_io){.op = DISK_WRITE_ZEROES, .offset = 65536 + 32768, .len = 512,
-			      .unmap = true};
+	io = (struct disk_io){
+	    .op = DISK_WRITE_ZEROES, .offset = 65536 + 32768, .len = 512, .unmap = true};
 	assert_int_equal(run_io(f, &io), 0);
 	file_read(f, 65536, back, sizeof(back));
 	assert_int_equal(back[8191], 0xa5);
@@ -489,8 +491,9 @@ static void test_direct(void **state)
 
 int main(void)
 {
-#define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_uring, teardown), \
-		cmocka_unit_test_setup_teardown(t, setup_sync, teardown)
+#define BOTH(t)                                                                                    \
+	cmocka_unit_test_setup_teardown(t, setup_uring, teardown),                                 \
+	    cmocka_unit_test_setup_teardown(t, setup_sync, teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_open_ok, setup_sync, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup_sync, teardown),

@@ -164,8 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(req.status_ptr && inside(req.status_ptr, 1, true));
 	for (unsigned int i = chain.n_out + chain.n_in; i-- > chain.n_out;) {
 		if (chain.iov[i].iov_len) {
-			check(req.status_ptr == (uint8_t *)chain.iov[i].iov_base +
-						    chain.iov[i].iov_len - 1);
+			check(req.status_ptr ==
+			      (uint8_t *)chain.iov[i].iov_base + chain.iov[i].iov_len - 1);
 			break;
 		}
 	}

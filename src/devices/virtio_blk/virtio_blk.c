@@ -120,8 +120,8 @@ static void get_id(struct virtio_blk *blk, struct virtio_blk_slot *s,
 	uint32_t off = 0;
 
 	for (unsigned int i = 0; i < req->n_iov && off < req->data_len; i++) {
-		uint32_t n = (uint32_t)MIN((uint64_t)s->iov[i].iov_len,
-					   (uint64_t)(req->data_len - off));
+		uint32_t n =
+		    (uint32_t)MIN((uint64_t)s->iov[i].iov_len, (uint64_t)(req->data_len - off));
 
 		memcpy(s->iov[i].iov_base, blk->id + off, n);
 		off += n;
@@ -182,11 +182,11 @@ static bool handle_chain(struct virtio_blk *blk, unsigned int q)
 
 	if (!s) {
 		/* More chains than the queue has entries: the ring was forged. */
-		virtio_dev_set_needs_reset(&blk->vdev, "more requests in flight than queue entries");
+		virtio_dev_set_needs_reset(&blk->vdev,
+					   "more requests in flight than queue entries");
 		return false;
 	}
-	if (virtio_blk_req_parse(&blk->chain, &blk->limits, s->iov, VIRTIO_BLK_QUEUE_SIZE,
-				 &req)) {
+	if (virtio_blk_req_parse(&blk->chain, &blk->limits, s->iov, VIRTIO_BLK_QUEUE_SIZE, &req)) {
 		slot_put(blk, s);
 		virtio_dev_set_needs_reset(&blk->vdev, "request without a writable status byte");
 		return false;
@@ -298,8 +298,8 @@ static int alloc_queues(struct virtio_blk *blk, unsigned int num_queues)
 	for (unsigned int q = 0; q < num_queues; q++) {
 		struct virtio_blk_queue *bq = &blk->queues[q];
 		/* Untouched pages cost nothing: calloc maps large blocks lazily. */
-		struct iovec *iov = calloc((size_t)VIRTIO_BLK_QUEUE_SIZE * VIRTIO_BLK_QUEUE_SIZE,
-					   sizeof(*iov));
+		struct iovec *iov =
+		    calloc((size_t)VIRTIO_BLK_QUEUE_SIZE * VIRTIO_BLK_QUEUE_SIZE, sizeof(*iov));
 
 		bq->slots = calloc(VIRTIO_BLK_QUEUE_SIZE, sizeof(*bq->slots));
 		if (!bq->slots || !iov) {
@@ -392,8 +392,7 @@ static uint64_t features(const struct block_config *bc)
 }
 
 /* Opens and starts the disk; logs one line on failure. */
-static int open_disk(struct virtio_blk *blk, const struct block_config *bc,
-		     struct event_loop *loop)
+static int open_disk(struct virtio_blk *blk, const struct block_config *bc, struct event_loop *loop)
 {
 	struct disk_options opt = {.read_only = bc->ro, .direct = bc->direct, .lock = bc->lock};
 	char err[512];
@@ -458,8 +457,8 @@ int virtio_blk_create_all(struct vm *vm)
 
 	for (unsigned int i = 0; i < cfg->num_disks; i++) {
 		struct virtio_blk *blk;
-		int ret = virtio_blk_create(&cfg->disks[i], i, cfg->num_cpus, &vm->mem, &vm->loop,
-					    &blk);
+		int ret =
+		    virtio_blk_create(&cfg->disks[i], i, cfg->num_cpus, &vm->mem, &vm->loop, &blk);
 
 		if (ret)
 			return ret;

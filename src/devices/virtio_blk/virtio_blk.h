@@ -30,7 +30,7 @@
 #include "vm/guest_mem.h"
 
 #define VIRTIO_BLK_QUEUE_SIZE 256
-#define VIRTIO_BLK_SIZE_MAX (1u << 20)	       /* bytes per segment */
+#define VIRTIO_BLK_SIZE_MAX (1u << 20)	      /* bytes per segment */
 #define VIRTIO_BLK_MAX_DWZ_SECTORS (1u << 23) /* 4 GiB per discard / write-zeroes */
 
 struct virtio_blk;
@@ -40,10 +40,10 @@ struct virtio_blk_slot {
 	struct disk_io io;
 	struct virtio_blk *blk;
 	unsigned int queue;
-	uint16_t head;	      /* the chain to push back */
-	uint8_t *status_ptr;  /* in guest memory */
-	uint32_t used_len;    /* bytes written on success (data + status) */
-	struct iovec *iov;    /* VIRTIO_BLK_QUEUE_SIZE entries: the data segments */
+	uint16_t head;	     /* the chain to push back */
+	uint8_t *status_ptr; /* in guest memory */
+	uint32_t used_len;   /* bytes written on success (data + status) */
+	struct iovec *iov;   /* VIRTIO_BLK_QUEUE_SIZE entries: the data segments */
 	struct virtio_blk_slot *next_free;
 };
 
@@ -51,19 +51,19 @@ struct virtio_blk_queue {
 	struct virtio_blk_slot *slots; /* VIRTIO_BLK_QUEUE_SIZE of them */
 	struct virtio_blk_slot *free;
 	unsigned int in_flight;
-	bool notify;		       /* pushed since the last virtio_dev_notify */
+	bool notify; /* pushed since the last virtio_dev_notify */
 };
 
 struct virtio_blk {
 	struct virtio_device vdev;
-	char name[32];			/* "virtio-blk (vda)" */
-	char id[VIRTIO_BLK_ID_BYTES];	/* GET_ID: NUL-padded, no NUL at 20 */
+	char name[32];		      /* "virtio-blk (vda)" */
+	char id[VIRTIO_BLK_ID_BYTES]; /* GET_ID: NUL-padded, no NUL at 20 */
 	struct disk disk;
 	struct virtio_blk_config config; /* little-endian, as the driver reads it */
 	struct virtio_blk_limits limits; /* set by activate from the negotiated features */
 	unsigned int num_queues;
 	struct virtio_blk_queue *queues;
-	struct virtq_chain chain;	/* scratch for virtq_pop (device lock held) */
+	struct virtq_chain chain; /* scratch for virtq_pop (device lock held) */
 };
 
 /*

@@ -35,35 +35,35 @@
 
 #define VIRTIO_BLK_SECTOR_SHIFT 9
 #define VIRTIO_BLK_SECTOR_SIZE (1u << VIRTIO_BLK_SECTOR_SHIFT)
-#define VIRTIO_BLK_HDR_SIZE 16	    /* struct virtio_blk_outhdr */
+#define VIRTIO_BLK_HDR_SIZE 16	   /* struct virtio_blk_outhdr */
 #define VIRTIO_BLK_DWZ_SEG_SIZE 16 /* struct virtio_blk_discard_write_zeroes */
 #define VIRTIO_BLK_MAX_DWZ_SEG 1   /* max_discard_seg, max_write_zeroes_seg */
 
 /* What the device offers and the driver negotiated: the parser's rules. */
 struct virtio_blk_limits {
-	uint64_t capacity;		 /* 512-byte sectors */
-	bool read_only;			 /* VIRTIO_BLK_F_RO offered */
-	bool discard;			 /* VIRTIO_BLK_F_DISCARD negotiated */
-	bool write_zeroes;		 /* VIRTIO_BLK_F_WRITE_ZEROES negotiated */
+	uint64_t capacity; /* 512-byte sectors */
+	bool read_only;	   /* VIRTIO_BLK_F_RO offered */
+	bool discard;	   /* VIRTIO_BLK_F_DISCARD negotiated */
+	bool write_zeroes; /* VIRTIO_BLK_F_WRITE_ZEROES negotiated */
 	uint32_t max_discard_sectors;
 	uint32_t max_write_zeroes_sectors;
 };
 
 struct virtio_blk_req {
-	uint32_t type;	      /* VIRTIO_BLK_T_*, as the header said (0 without a header) */
-	uint64_t sector;      /* IN/OUT: the first sector */
+	uint32_t type;	 /* VIRTIO_BLK_T_*, as the header said (0 without a header) */
+	uint64_t sector; /* IN/OUT: the first sector */
 	/*
 	 * VIRTIO_BLK_S_OK: perform the request. Anything else: complete it at
 	 * once with this status (nothing but the status byte is written).
 	 */
 	uint8_t status;
-	uint8_t *status_ptr;  /* the status byte, in guest memory */
-	uint32_t data_len;    /* bytes in iov[0..n_iov) */
-	unsigned int n_iov;   /* IN/OUT: data; GET_ID: where the id goes */
+	uint8_t *status_ptr; /* the status byte, in guest memory */
+	uint32_t data_len;   /* bytes in iov[0..n_iov) */
+	unsigned int n_iov;  /* IN/OUT: data; GET_ID: where the id goes */
 	/* DISCARD / WRITE_ZEROES: the one segment. */
 	uint64_t range_sector;
 	uint32_t range_sectors;
-	bool unmap;	      /* WRITE_ZEROES: the driver allows deallocation */
+	bool unmap; /* WRITE_ZEROES: the driver allows deallocation */
 };
 
 /*

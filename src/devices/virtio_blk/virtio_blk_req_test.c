@@ -62,7 +62,8 @@ static uint8_t *seg(size_t len, bool writable)
 
 static void put_hdr(uint8_t *p, uint32_t type, uint64_t sector)
 {
-	struct virtio_blk_outhdr h = {.type = htole32(type), .ioprio = 0, .sector = htole64(sector)};
+	struct virtio_blk_outhdr h = {
+	    .type = htole32(type), .ioprio = 0, .sector = htole64(sector)};
 
 	memcpy(p, &h, sizeof(h));
 }
@@ -303,8 +304,12 @@ static void test_out_of_range(void **state)
 		uint64_t sector;
 		size_t len;
 	} bad[] = {
-	    {CAPACITY, 512},	 {CAPACITY - 1, 1024}, {CAPACITY + 1, 0},
-	    {UINT64_MAX, 512},	 {UINT64_MAX - 1, 1024}, {1ULL << 55, 512},
+	    {CAPACITY, 512},
+	    {CAPACITY - 1, 1024},
+	    {CAPACITY + 1, 0},
+	    {UINT64_MAX, 512},
+	    {UINT64_MAX - 1, 1024},
+	    {1ULL << 55, 512},
 	    {(UINT64_MAX >> 9) + 1, 512},
 	};
 

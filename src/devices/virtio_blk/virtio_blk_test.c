@@ -109,12 +109,10 @@ static int setup(void **state, bool sync)
 	vm_config_block_defaults(&f->bc);
 	f->bc.path = f->img;
 	/* The driver's rings and heap exist before the device: tests allocate early. */
-	assert_int_equal(virtq_driver_init(&f->drv[0], &f->gm, RING_GPA, VIRTIO_BLK_QUEUE_SIZE,
-					   RING0_SPAN),
-			 0);
-	assert_int_equal(virtq_driver_init(&f->drv[1], &f->gm, RING1_GPA, VIRTIO_BLK_QUEUE_SIZE,
-					   RING1_SPAN),
-			 0);
+	assert_int_equal(
+	    virtq_driver_init(&f->drv[0], &f->gm, RING_GPA, VIRTIO_BLK_QUEUE_SIZE, RING0_SPAN), 0);
+	assert_int_equal(
+	    virtq_driver_init(&f->drv[1], &f->gm, RING1_GPA, VIRTIO_BLK_QUEUE_SIZE, RING1_SPAN), 0);
 	fx = f;
 	*state = f;
 	return 0;
@@ -180,8 +178,8 @@ static void negotiate(struct fixture *f, unsigned int nq, bool ring_features)
 	accepted = virtio_dev_accept_features(vdev, vdev->host_features);
 	vdev->status |= VIRTIO_CONFIG_S_FEATURES_OK;
 	for (unsigned int q = 0; q < nq && q < 2; q++)
-		enabled |= virtq_enable(&vdev->queues[q], &f->drv[q].layout, ring_features,
-					ring_features);
+		enabled |=
+		    virtq_enable(&vdev->queues[q], &f->drv[q].layout, ring_features, ring_features);
 	vdev->status |= VIRTIO_CONFIG_S_DRIVER_OK;
 	virtio_dev_driver_ok(vdev);
 	pthread_mutex_unlock(&vdev->lock);
@@ -414,8 +412,7 @@ static void test_read_write(void **state)
 	assert_memory_equal(r, w, 3 * 512);
 
 	/* The image's own content, from the last sector. */
-	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, CAPACITY - 1, rd, 512, true, &status),
-			 513);
+	assert_int_equal(request(f, 0, VIRTIO_BLK_T_IN, CAPACITY - 1, rd, 512, true, &status), 513);
 	assert_int_equal(status, VIRTIO_BLK_S_OK);
 	file_read(f, IMG_SIZE - 512, back, 512);
 	assert_memory_equal(r, back, 512);
@@ -428,9 +425,9 @@ static void test_split_segments_indirect(void **state)
 	struct fixture *f = *state;
 	uint64_t hdr = header(f, VIRTIO_BLK_T_IN, 4), st = status_byte(f);
 	uint64_t data = alloc(f, 1024);
-	struct virtq_driver_seg segs[] = {
-	    {hdr, 3, false},	     {hdr + 3, 13, false},     {data, 100, true},
-	    {data + 100, 412, true}, {data + 512, 512, true}, {st, 1, true}};
+	struct virtq_driver_seg segs[] = {{hdr, 3, false},	   {hdr + 3, 13, false},
+					  {data, 100, true},	   {data + 100, 412, true},
+					  {data + 512, 512, true}, {st, 1, true}};
 	struct vring_used_elem e;
 	uint8_t back[1024];
 
@@ -487,7 +484,8 @@ static void test_discard_write_zeroes(void **state)
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false, &status), 1);
 	assert_int_equal(status, VIRTIO_BLK_S_OK);
 	*d = (struct virtio_blk_discard_write_zeroes){
-	    .sector = htole64(200), .num_sectors = htole32(1),
+	    .sector = htole64(200),
+	    .num_sectors = htole32(1),
 	    .flags = htole32(VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP)};
 	assert_int_equal(request(f, 0, VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 16, false, &status), 1);
 	assert_int_equal(status, VIRTIO_BLK_S_OK);
@@ -651,9 +649,8 @@ static void test_status_outside_memory(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t data = alloc(f, 512);
-	struct virtq_driver_seg segs[] = {{header(f, VIRTIO_BLK_T_OUT, 0), 16, false},
-					  {data, 512, false},
-					  {RAM_SIZE, 1, true}};
+	struct virtq_driver_seg segs[] = {
+	    {header(f, VIRTIO_BLK_T_OUT, 0), 16, false}, {data, 512, false}, {RAM_SIZE, 1, true}};
 
 	create(f, 1);
 	memset(ptr(f, data, 512), 0x99, 512);
@@ -788,8 +785,9 @@ static void test_create_errors(void **state)
 
 int main(void)
 {
-#define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_uring, teardown), \
-		cmocka_unit_test_setup_teardown(t, setup_sync, teardown)
+#define BOTH(t)                                                                                    \
+	cmocka_unit_test_setup_teardown(t, setup_uring, teardown),                                 \
+	    cmocka_unit_test_setup_teardown(t, setup_sync, teardown)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_config_and_features, setup_uring, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_only_features, setup_uring, teardown),
