@@ -166,6 +166,170 @@ static int opt_serial(struct argparse_ctx *ctx, const char *value)
 	return ret;
 }
 
+/* ---- --block ---- */
+
+/*
+ * crosvm's BlockParameters: PATH first (bare or path=), then keys. Two keys
+ * have aliases (o_direct, block_size), so this walks the list itself rather
+ * than through a keyval_schema, which would name the aliases in messages.
+ */
+enum { BK_PATH, BK_RO, BK_ROOT, BK_ID, BK_DIRECT, BK_LOCK, BK_SPARSE, BK_BLOCK_SIZE };
+
+static const struct argparse_name block_keys[] = {
+    {"path", BK_PATH},	   {"ro", BK_RO},	  {"root", BK_ROOT},
+    {"id", BK_ID},	   {"direct", BK_DIRECT}, {"o_direct", BK_DIRECT},
+    {"lock", BK_LOCK},	   {"sparse", BK_SPARSE}, {"block-size", BK_BLOCK_SIZE},
+    {"block_size", BK_BLOCK_SIZE}, {0}};
+static const char *const block_keys_later[] = {
+    "async-executor", "async_executor", "multiple-workers", "multiple_workers", "packed-queue",
+    "packed_queue",   "bootindex",	    "pci-address",	"pci_address",	    "dontcache",
+    NULL};
+static const char *const block_key_names[] = {"path",   "ro",   "root",   "id",
+					       "direct", "lock", "sparse", "block-size"};
+#define BLOCK_KEYS "ro, root, id, direct, lock, sparse, block-size"
+#define BLOCK_USAGE \
+	"PATH[,ro][,root][,id=NAME][,direct][,lock=BOOL][,sparse=BOOL][,block-size=N]"
+
+static int block_key_id(const char *key)
+{
+	for (const struct argparse_name *k = block_keys; k->name; k++) {
+		if (strcmp(k->name, key) == 0)
+			return k->value;
+	}
+	return -1;
+}
+
+static int block_id(struct argparse_ctx *ctx, const char *value, struct block_config *bc)
+{
+	size_t n = value ? strlen(value) : 0;
+
+	if (!value)
+		return argparse_fail(ctx, "key 'id' needs a value: expected id=NAME (1 to %d "
+				     "printable ASCII characters)", BLOCK_ID_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (value[i] < 0x20 || value[i] > 0x7e)
+			n = 0; /* not printable ASCII: rejected below */
+	}
+	if (n == 0 || n > BLOCK_ID_MAX)
+		return argparse_fail(ctx,
+				     "invalid value '%s' for id: expected 1 to %d printable ASCII "
+				     "characters",
+				     value, BLOCK_ID_MAX);
+	memcpy(bc->id, value, n + 1);
+	return 0;
+}
+
+static int block_size(struct argparse_ctx *ctx, const char *key, const char *value,
+		      struct block_config *bc)
+{
+	uint64_t n;
+
+	if (argparse_uint(ctx, key, value, BLOCK_SIZE_MIN, BLOCK_SIZE_MAX, &n))
+		return -EINVAL;
+	if (n & (n - 1))
+		return argparse_fail(ctx,
+				     "invalid value '%s' for %s: expected a power of two from %d "
+				     "to %d",
+				     value, key, BLOCK_SIZE_MIN, BLOCK_SIZE_MAX);
+	bc->block_size = (uint32_t)n;
+	return 0;
+}
+
+static int block_key(struct argparse_ctx *ctx, int id, const char *key, const char *value,
+		     struct block_config *bc)
+{
+	switch (id) {
+	case BK_PATH:
+		return argparse_string(ctx, &bc->path, value, "path=PATH");
+	case BK_RO:
+		return argparse_bool(ctx, key, value, &bc->ro);
+	case BK_ROOT:
+		return argparse_bool(ctx, key, value, &bc->root);
+	case BK_ID:
+		return block_id(ctx, value, bc);
+	case BK_DIRECT:
+		return argparse_bool(ctx, key, value, &bc->direct);
+	case BK_LOCK:
+		return argparse_bool(ctx, key, value, &bc->lock);
+	case BK_SPARSE:
+		return argparse_bool(ctx, key, value, &bc->sparse);
+	default: /* BK_BLOCK_SIZE */
+		return block_size(ctx, key, value, bc);
+	}
+}
+
+/* Resolves one item to a key id: a known key, else a bare first item is the path. */
+static int block_item(struct argparse_ctx *ctx, const struct keyval_iter *it, const char *key,
+		      const char **value, uint32_t *seen)
+{
+	int id = block_key_id(key);
+
+	if (id < 0 && !*value && it->count == 1) {
+		*value = key;
+		id = BK_PATH;
+	}
+	if (id < 0) {
+		for (const char *const *k = block_keys_later; *k; k++) {
+			if (strcmp(*k, key) == 0)
+				return argparse_fail(ctx,
+						     "key '%s' is not supported yet: expected " BLOCK_KEYS,
+						     key);
+		}
+		return argparse_fail(ctx, "unknown key '%s': expected " BLOCK_KEYS, key);
+	}
+	if (*seen & (1u << id))
+		return argparse_fail(ctx, "%s given twice",
+				     id == BK_PATH ? "the path" : block_key_names[id]);
+	*seen |= 1u << id;
+	return id;
+}
+
+static int block_parse(struct argparse_ctx *ctx, const char *list, struct block_config *bc)
+{
+	struct keyval_iter it;
+	char msg[MSG_MAX];
+	uint32_t seen = 0;
+	char *key, *value;
+	int ret;
+
+	if (keyval_iter_init(&it, list))
+		return argparse_no_memory(ctx);
+	for (;;) {
+		const char *v;
+		int id;
+
+		ret = keyval_next(&it, &key, &value, msg, sizeof(msg));
+		if (ret < 0)
+			ret = argparse_fail(ctx, "%s", msg);
+		if (ret <= 0)
+			break;
+		v = value;
+		id = block_item(ctx, &it, key, &v, &seen);
+		ret = id < 0 ? id : block_key(ctx, id, key, v, bc);
+		if (ret)
+			break;
+	}
+	keyval_iter_free(&it);
+	return ret;
+}
+
+static int opt_block(struct argparse_ctx *ctx, const char *value)
+{
+	struct block_config bc;
+	char msg[MSG_MAX];
+	int ret;
+
+	vm_config_block_defaults(&bc);
+	ret = block_parse(ctx, value, &bc);
+	if (!ret && !bc.path)
+		ret = argparse_fail(ctx, "missing PATH: expected " BLOCK_USAGE);
+	if (!ret && vm_config_add_block(cfg_of(ctx), &bc, msg, sizeof(msg)))
+		ret = argparse_fail(ctx, "%s", msg);
+	if (ret)
+		free(bc.path);
+	return ret;
+}
+
 /* ---- --hypervisor ---- */
 
 static int kvm_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
@@ -292,6 +456,8 @@ static const struct argparse_option run_options[] = {
     {"--params", 'p', "STR", true, opt_params,
      "append STR to the kernel command line (repeatable)"},
     {"--serial", 0, "KEY=VAL,...", true, opt_serial, "add a serial port (repeatable; keys below)"},
+    {"--block", 'b', "PATH[,KEY=VAL...]", true, opt_block,
+     "add a virtio-blk disk: vda, vdb, ... in order (repeatable, up to 26; keys below)"},
     {"--hypervisor", 0, "kvm[device=PATH]", false, opt_hypervisor,
      "kvm, through /dev/kvm unless device= names another node"},
     {"--disable-sandbox", 0, NULL, false, opt_disable_sandbox,
@@ -405,7 +571,18 @@ void cli_print_run_help(FILE *out)
 	    "  earlycon                        also the early boot console (hardware=serial; "
 	    "one port at most)\n"
 	    "  stdin                           the port reads Cove's stdin (one port at most)\n"
-	    "Without any console, COM1 becomes type=stdout,console,stdin (as in crosvm).\n",
+	    "Without any console, COM1 becomes type=stdout,console,stdin (as in crosvm).\n"
+	    "\n"
+	    "--block keys (after PATH, which may also be given as path=PATH):\n"
+	    "  ro                 read-only disk (default false)\n"
+	    "  root               the root file system: adds root=/dev/vdX ro|rw (one disk at "
+	    "most)\n"
+	    "  id=NAME            the disk's serial, 1 to 20 ASCII characters\n"
+	    "  direct             open the image with O_DIRECT (alias o_direct)\n"
+	    "  lock=BOOL          lock the image against other users (default true)\n"
+	    "  sparse=BOOL        let the guest discard and punch holes (default true)\n"
+	    "  block-size=N       logical block size, a power of two from 512 to 65536 "
+	    "(default 512)\n",
 	    out);
 }
 

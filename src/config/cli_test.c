@@ -286,7 +286,7 @@ static void test_unknown_option(void **state)
 	expect_error(RUN("-x", "k"), "unknown option '-x'", NULL);
 	expect_error(RUN("-c2", "k"), "unknown option '-c2'", NULL);
 	expect_error(RUN("--cpu", "2", "k"), "unknown option '--cpu'", NULL);
-	expect_error(RUN("--block", "disk.img", "k"), "unknown option '--block'", NULL);
+	expect_error(RUN("--rwdisk", "disk.img", "k"), "unknown option '--rwdisk'", NULL);
 	expect_error(RUN("--log-level", "debug", "k"), "unknown option '--log-level'", NULL);
 }
 
@@ -319,6 +319,9 @@ static void test_help_text(void **state)
 	    "--protected-vm-without-firmware",
 	    "--protected-vm-with-firmware PATH",
 	    "-h, --help",
+	    "-b, --block PATH[,KEY=VAL...]",
+	    "block-size=N",
+	    "id=NAME",
 	    "type=stdout|file|sink",
 	    "hardware=serial|virtio-console",
 	    "earlycon",
@@ -484,6 +487,166 @@ static void test_serial_too_many(void **state)
 		"--serial=hardware=virtio-console,num=3", "--serial=hardware=virtio-console,num=4",
 		"--serial=hardware=virtio-console,num=5", "k"),
 	    "--serial: too many serial ports: at most 8", NULL);
+}
+
+/* ---- --block ---- */
+
+static void expect_disk(unsigned int i, const char *path, bool ro, bool root, const char *id)
+{
+	assert_true(i < cfg.num_disks);
+	assert_string_equal(cfg.disks[i].path, path);
+	assert_int_equal(cfg.disks[i].ro, ro);
+	assert_int_equal(cfg.disks[i].root, root);
+	assert_string_equal(cfg.disks[i].id, id);
+}
+
+static void test_block_forms(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("--block", "disk.img", "k"), 0);
+	assert_int_equal(cfg.num_disks, 1);
+	expect_disk(0, "disk.img", false, false, "");
+	/* crosvm's defaults */
+	assert_true(cfg.disks[0].lock && cfg.disks[0].sparse);
+	assert_false(cfg.disks[0].direct);
+	assert_int_equal(cfg.disks[0].block_size, 512);
+
+	assert_int_equal(RUN("--block", "path=/a/b.img,ro", "-b", "c.img,root,id=serial-1",
+			     "--block=d.img,ro=false,root=false", "k"),
+			 0);
+	assert_int_equal(cfg.num_disks, 3);
+	expect_disk(0, "/a/b.img", true, false, "");
+	expect_disk(1, "c.img", false, true, "serial-1");
+	expect_disk(2, "d.img", false, false, "");
+
+	assert_int_equal(RUN("--block", "e.img,direct,lock=false,sparse=false,block-size=4096",
+			     "--block", "f.img,o_direct=true,lock=true,sparse,block_size=512",
+			     "--block", "ro,path=\"g,h.img\"", "k"),
+			 0);
+	assert_true(cfg.disks[0].direct && !cfg.disks[0].lock && !cfg.disks[0].sparse);
+	assert_int_equal(cfg.disks[0].block_size, 4096);
+	assert_true(cfg.disks[1].direct && cfg.disks[1].lock && cfg.disks[1].sparse);
+	assert_int_equal(cfg.disks[1].block_size, 512);
+	expect_disk(2, "g,h.img", true, false, ""); /* keys may come before path= */
+
+	/* an id of exactly 20 characters; the largest block size */
+	assert_int_equal(RUN("--block", "a,id=ABCDEFGHIJ0123456789", "--block",
+			     "b,block-size=65536", "k"),
+			 0);
+	assert_string_equal(cfg.disks[0].id, "ABCDEFGHIJ0123456789");
+	assert_int_equal(cfg.disks[1].block_size, 65536);
+}
+
+/* root=/dev/vdX after the console, before --params; ro or rw. */
+static void test_block_root_cmdline(void **state)
+{
+	char line[512];
+
+	(void)state;
+	assert_int_equal(RUN("--params", "quiet", "--block", "a.img", "--block", "b.img,root,ro",
+			     "k"),
+			 0);
+	assert_int_equal(cmdline_build(&cfg, line, sizeof(line)), 0);
+	assert_string_equal(line, "console=ttyS0 root=/dev/vdb ro quiet");
+	assert_int_equal(RUN("--block", "a.img,root", "k"), 0);
+	assert_int_equal(cmdline_build(&cfg, line, sizeof(line)), 0);
+	assert_string_equal(line, "console=ttyS0 root=/dev/vda rw");
+	assert_int_equal(RUN("--block", "a.img", "k"), 0);
+	assert_int_equal(cmdline_build(&cfg, line, sizeof(line)), 0);
+	assert_string_equal(line, "console=ttyS0");
+}
+
+static void test_block_many(void **state)
+{
+	char *args[VM_CONFIG_MAX_DISKS * 2 + 4];
+	int n = 0;
+
+	(void)state;
+	/* 26 disks fit (vda..vdz), the 27th does not */
+	vm_config_free(&cfg);
+	for (int i = 0; i < VM_CONFIG_MAX_DISKS; i++) {
+		args[n++] = strdup("--block");
+		assert_true(asprintf(&args[n++], "disk%d.img", i) > 0);
+	}
+	args[n] = strdup("k");
+	args[n + 1] = NULL;
+	assert_int_equal(cli_parse_run(n + 1, args, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.num_disks, VM_CONFIG_MAX_DISKS);
+	assert_string_equal(cfg.disks[25].path, "disk25.img");
+	vm_config_free(&cfg);
+	free(args[n]);
+	args[n++] = strdup("--block");
+	args[n++] = strdup("one-too-many.img");
+	args[n++] = strdup("k");
+	args[n] = NULL;
+	assert_int_equal(cli_parse_run(n, args, &cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "--block: too many disks: at most 26 (vda to vdz)");
+	for (int i = 0; i < n; i++)
+		free(args[i]);
+}
+
+static void test_block_bad(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("--block", "d.img,foo", "k"), -EINVAL);
+	assert_string_equal(err, "--block: unknown key 'foo': expected ro, root, id, direct, lock, "
+				 "sparse, block-size");
+	expect_error(RUN("--block", "d.img,foo=1", "k"), "--block: unknown key 'foo'", NULL);
+	expect_error(RUN("--block", "d.img,bootindex=1", "k"),
+		     "--block: key 'bootindex' is not supported yet: expected ro,", NULL);
+	expect_error(RUN("--block", "d.img,async-executor=uring", "k"),
+		     "key 'async-executor' is not supported yet", NULL);
+	/* the bare path must come first */
+	expect_error(RUN("--block", "ro,d.img", "k"), "--block: unknown key 'd.img'", NULL);
+	expect_error(RUN("--block", "", "k"), "--block: missing PATH: expected PATH[,ro]", NULL);
+	expect_error(RUN("--block", "ro", "k"), "--block: missing PATH", NULL);
+	expect_error(RUN("--block", "path=", "k"), "--block: missing value: expected path=PATH",
+		     NULL);
+	expect_error(RUN("--block", "path", "k"), "--block: missing value", NULL);
+	expect_error(RUN("--block", "a.img,path=b.img", "k"), "--block: the path given twice",
+		     NULL);
+	expect_error(RUN("--block", "a.img,direct,o_direct", "k"), "--block: direct given twice",
+		     NULL);
+	expect_error(RUN("--block", "a.img,block-size=512,block_size=512", "k"),
+		     "--block: block-size given twice", NULL);
+	expect_error(RUN("--block", "a.img,ro=yes", "k"),
+		     "--block: invalid value 'yes' for ro: expected true or false", NULL);
+	expect_error(RUN("--block", "a.img,lock=1", "k"), "invalid value '1' for lock", NULL);
+	expect_error(RUN("--block", "a.img,sparse=no", "k"), "invalid value 'no' for sparse",
+		     NULL);
+	expect_error(RUN("--block", "a.img,root=maybe", "k"), "invalid value 'maybe' for root",
+		     NULL);
+	expect_error(RUN("--block", "a.img,direct=0", "k"), "invalid value '0' for direct", NULL);
+	/* id */
+	expect_error(RUN("--block", "a.img,id=ABCDEFGHIJ0123456789X", "k"),
+		     "--block: invalid value 'ABCDEFGHIJ0123456789X' for id: expected 1 to 20 "
+		     "printable ASCII characters",
+		     NULL);
+	expect_error(RUN("--block", "a.img,id=", "k"), "invalid value '' for id", NULL);
+	expect_error(RUN("--block", "a.img,id", "k"), "key 'id' needs a value", NULL);
+	expect_error(RUN("--block", "a.img,id=caf\xc3\xa9", "k"), "for id: expected 1 to 20", NULL);
+	expect_error(RUN("--block", "a.img,id=a\tb", "k"), "for id: expected 1 to 20", NULL);
+	/* block-size */
+	expect_error(RUN("--block", "a.img,block-size=1000", "k"),
+		     "--block: invalid value '1000' for block-size: expected a power of two from "
+		     "512 to 65536",
+		     NULL);
+	expect_error(RUN("--block", "a.img,block-size=256", "k"),
+		     "invalid value '256' for block-size: expected an integer from 512 to 65536",
+		     NULL);
+	expect_error(RUN("--block", "a.img,block_size=131072", "k"),
+		     "invalid value '131072' for block_size", NULL);
+	expect_error(RUN("--block", "a.img,block-size=4k", "k"), "invalid value '4k'", NULL);
+	expect_error(RUN("--block", "a.img,block-size", "k"), "key 'block-size' needs a value",
+		     NULL);
+	/* list syntax */
+	expect_error(RUN("--block", "a.img,,ro", "k"), "--block: empty item in the list", NULL);
+	expect_error(RUN("--block", "path=\"a.img", "k"), "--block: missing closing", NULL);
+	/* at most one root */
+	expect_error(RUN("--block", "a.img,root", "--block", "b.img,root", "k"),
+		     "--block: root is given to two disks (vda is root already)", NULL);
+	/* a missing value at the end of argv */
+	expect_error(RUN("k", "--block"), "--block", NULL);
 }
 
 /* ---- --hypervisor, protected VMs ---- */
@@ -668,6 +831,10 @@ int main(void)
 	    T(test_default_serial_com1_taken),
 	    T(test_serial_bad),
 	    T(test_serial_too_many),
+	    T(test_block_forms),
+	    T(test_block_root_cmdline),
+	    T(test_block_many),
+	    T(test_block_bad),
 	    T(test_hypervisor),
 	    T(test_hypervisor_bad),
 	    T(test_protected_vm),

@@ -91,6 +91,21 @@ static void put_serial_items(struct line *l, const struct vm_config *cfg)
 	}
 }
 
+/* root=/dev/vdX ro|rw for the disk marked `root` (vm_config allows one). */
+static void put_root(struct line *l, const struct vm_config *cfg)
+{
+	char name[8];
+
+	for (unsigned int i = 0; i < cfg->num_disks; i++) {
+		if (!cfg->disks[i].root)
+			continue;
+		vm_config_block_name(i, name);
+		putf(l, "root=/dev/%s", name);
+		put(l, cfg->disks[i].ro ? "ro" : "rw", 2);
+		return;
+	}
+}
+
 static void put_param(struct line *l, const char *p)
 {
 	size_t n;
@@ -111,6 +126,7 @@ int cmdline_build(const struct vm_config *cfg, char *buf, size_t len)
 		return -E2BIG;
 	buf[0] = '\0';
 	put_serial_items(&l, cfg);
+	put_root(&l, cfg);
 	for (unsigned int i = 0; i < cfg->num_params; i++)
 		put_param(&l, cfg->params[i]);
 	if (l.full) {

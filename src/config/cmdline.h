@@ -7,7 +7,9 @@
  *      and then num;
  *   2. earlycon=uart8250,io,0x<port> for the port with `earlycon`
  *      (COM1..COM4 = 0x3f8, 0x2f8, 0x3e8, 0x2e8);
- *   3. each --params string in order, spaces at its ends trimmed, empty ones
+ *   3. root=/dev/vdX ro (or rw) for the --block disk marked `root`, as
+ *      crosvm adds it;
+ *   4. each --params string in order, spaces at its ends trimmed, empty ones
  *      skipped.
  *
  * Items are separated by single spaces. Unlike crosvm (`panic=-1` first),

@@ -128,6 +128,34 @@ static void test_params_only(void **state)
 	expect_line("a b");
 }
 
+static void add_disk(const char *path, bool ro, bool root)
+{
+	struct block_config bc;
+
+	vm_config_block_defaults(&bc);
+	bc.path = strdup(path);
+	bc.ro = ro;
+	bc.root = root;
+	assert_int_equal(vm_config_add_block(&cfg, &bc, NULL, 0), 0);
+}
+
+/* root=/dev/vdX ro|rw sits between the console items and --params. */
+static void test_root_disk(void **state)
+{
+	(void)state;
+	add_disk("a.img", false, false);
+	expect_line("");
+	add_disk("b.img", true, true);
+	expect_line("root=/dev/vdb ro");
+	add_serial(SERIAL_HW_UART, 1, true, true);
+	add_param("init=/bin/sh");
+	expect_line("console=ttyS0 earlycon=uart8250,io,0x3f8 root=/dev/vdb ro init=/bin/sh");
+	vm_config_free(&cfg);
+	add_param("quiet");
+	add_disk("a.img", false, true);
+	expect_line("root=/dev/vda rw quiet");
+}
+
 static void test_too_big(void **state)
 {
 	char buf[32];
@@ -159,7 +187,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	    T(test_empty),	   T(test_default_console), T(test_seed_pair),
 	    T(test_console_order), T(test_earlycon_ports),  T(test_params_order_and_spaces),
-	    T(test_params_only),   T(test_too_big),
+	    T(test_params_only),   T(test_root_disk),	    T(test_too_big),
 #undef T
 	};
 

@@ -8,6 +8,7 @@
  */
 #include "config/vm_config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ void vm_config_free(struct vm_config *cfg)
 		free(cfg->params[i]);
 	for (unsigned int i = 0; i < cfg->num_serials; i++)
 		free(cfg->serials[i].path);
+	for (unsigned int i = 0; i < cfg->num_disks; i++)
+		free(cfg->disks[i].path);
 	free(cfg->kvm_device);
 	free(cfg->socket_path);
 	free(cfg->name);
@@ -87,6 +90,42 @@ int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc, 
 	}
 	cfg->serials[cfg->num_serials++] = *sc;
 	return 0;
+}
+
+void vm_config_block_defaults(struct block_config *bc)
+{
+	memset(bc, 0, sizeof(*bc));
+	bc->lock = true;
+	bc->sparse = true;
+	bc->block_size = BLOCK_SIZE_DEFAULT;
+}
+
+int vm_config_add_block(struct vm_config *cfg, const struct block_config *bc, char *err,
+			size_t errlen)
+{
+	char name[8];
+
+	if (cfg->num_disks >= VM_CONFIG_MAX_DISKS) {
+		snprintf(err, errlen, "too many disks: at most %d (vda to vdz)",
+			 VM_CONFIG_MAX_DISKS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; bc->root && i < cfg->num_disks; i++) {
+		if (cfg->disks[i].root) {
+			vm_config_block_name(i, name);
+			snprintf(err, errlen, "root is given to two disks (%s is root already)",
+				 name);
+			return -EINVAL;
+		}
+	}
+	cfg->disks[cfg->num_disks++] = *bc;
+	return 0;
+}
+
+void vm_config_block_name(unsigned int index, char name[8])
+{
+	assert(index < VM_CONFIG_MAX_DISKS);
+	snprintf(name, 8, "vd%c", 'a' + (char)index);
 }
 
 /*

@@ -19,6 +19,11 @@
 #define VM_CONFIG_DEFAULT_MEM_MIB 256
 #define VM_CONFIG_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
 #define SERIAL_MAX_COM 4
+#define VM_CONFIG_MAX_DISKS 26	/* vda..vdz */
+#define BLOCK_ID_MAX 20		/* VIRTIO_BLK_ID_BYTES: the GET_ID string */
+#define BLOCK_SIZE_DEFAULT 512
+#define BLOCK_SIZE_MIN 512
+#define BLOCK_SIZE_MAX 65536
 
 /* Where a serial port's output goes (crosvm's `type=`). */
 enum serial_type {
@@ -43,6 +48,21 @@ struct serial_config {
 	bool stdin;	  /* host stdin feeds this port */
 };
 
+/*
+ * One virtio-blk disk (crosvm's --block). Disks are named vda, vdb, ... in
+ * the order they were added (vm_config_block_name).
+ */
+struct block_config {
+	char *path;		 /* raw image or block device */
+	bool ro;		 /* read-only: opened O_RDONLY, VIRTIO_BLK_F_RO */
+	bool root;		 /* root=/dev/vdX ro|rw on the kernel command line */
+	bool direct;		 /* O_DIRECT */
+	bool lock;		 /* flock the image (default true) */
+	bool sparse;		 /* discard/write-zeroes may punch holes (default true) */
+	uint32_t block_size;	 /* blk_size: a power of two, BLOCK_SIZE_MIN..MAX */
+	char id[BLOCK_ID_MAX + 1]; /* GET_ID serial; "" = a default */
+};
+
 struct vm_config {
 	/* Global options (before the verb). */
 	enum log_level log_level;
@@ -57,6 +77,9 @@ struct vm_config {
 
 	struct serial_config serials[VM_CONFIG_MAX_SERIALS];
 	unsigned int num_serials;
+
+	struct block_config disks[VM_CONFIG_MAX_DISKS];
+	unsigned int num_disks;
 
 	/* NULL until vm_config_finish(), which sets "/dev/kvm" unless
 	 * --hypervisor kvm[device=PATH] gave another path. */
@@ -84,6 +107,22 @@ void vm_config_free(struct vm_config *cfg);
  */
 must_check int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc,
 				    char *err, size_t errlen);
+
+/* crosvm's defaults for one --block: writable, lock, sparse, 512-byte blocks. */
+void vm_config_block_defaults(struct block_config *bc);
+
+/*
+ * Adds one disk after checking it against the disks already there: at most
+ * one `root`, at most VM_CONFIG_MAX_DISKS in all. The disk itself must
+ * already be valid (path set, id and block_size in range). On success cfg
+ * owns bc->path; on failure the caller still does, and err holds one line.
+ * Returns 0 or -EINVAL.
+ */
+must_check int vm_config_add_block(struct vm_config *cfg, const struct block_config *bc,
+				   char *err, size_t errlen);
+
+/* The guest's name of disk `index`: "vda" for 0 ... "vdz" for 25. */
+void vm_config_block_name(unsigned int index, char name[8]);
 
 /*
  * Completes a parsed config, as crosvm does after parsing: if no serial port
