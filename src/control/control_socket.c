@@ -87,7 +87,8 @@ static int bind_and_listen(int fd, const char *path, const struct sockaddr_un *a
 
 	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
 		ret = -errno;
-		snprintf(err, errlen, "cannot create the socket: %s", strerror(errno));
+		snprintf(err, errlen, "cannot create the socket: %s%s", strerror(errno),
+			 errno == ENOENT ? " (its directory does not exist)" : "");
 		return ret;
 	}
 	/* SO_PEERCRED is the real check; the mode keeps others from connecting at all. */

@@ -13,6 +13,7 @@
  *   8. STEP_VIRTIO   the devices of devices/registry.c (virtio on PCI)
  *   9. STEP_LOAD     kernel, initrd, command line and boot tables
  *  10. STEP_VCPUS    vCPUs, ready for their first run
+ *  11. STEP_CONTROL  the control socket (--socket), served by the event loop
  */
 #include "vm/vm.h"
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "control/control_vm.h"
 #include "devices/registry.h"
 #include "vm/vcpu.h"
 
@@ -39,6 +41,7 @@ enum build_step {
 	STEP_VIRTIO,
 	STEP_LOAD,
 	STEP_VCPUS,
+	STEP_CONTROL,
 };
 
 static void request_exit_cb(void *opaque, enum vm_exit_status status)
@@ -272,6 +275,8 @@ static int build_step(struct vm *vm, enum build_step step)
 		return arch_load_guest(vm);
 	case STEP_VCPUS:
 		return create_vcpus(vm);
+	case STEP_CONTROL:
+		return control_vm_start(vm);
 	case STEP_NONE:
 		break;
 	}
@@ -281,6 +286,9 @@ static int build_step(struct vm *vm, enum build_step step)
 static void teardown_step(struct vm *vm, enum build_step step)
 {
 	switch (step) {
+	case STEP_CONTROL:
+		control_vm_stop(vm);
+		break;
 	case STEP_VCPUS:
 		destroy_vcpus(vm);
 		break;
@@ -323,7 +331,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg, const struct timespec *
 	vm->start_time = *start;
 	vm->events = (struct vm_events){ .request_exit = request_exit_cb, .opaque = vm };
 
-	for (int step = STEP_HV; step <= STEP_VCPUS; step++) {
+	for (int step = STEP_HV; step <= STEP_CONTROL; step++) {
 		int err = build_step(vm, (enum build_step)step);
 
 		if (err) {
