@@ -5,7 +5,7 @@ the ACPI power button (the guest shuts down cleanly), stop, events, and the
 failures that must be one clear line (bad socket paths, a socket in use, a
 VM without a balloon asked to balloon, hostile requests).
 
-Two Linux boots in all (docs/testing.md: keep them few); the error cases
+Three Linux boots in all (docs/testing.md: keep them few); the error cases
 use the tiny guest, which needs no boot."""
 
 import json
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import guest_cmdline
+from conftest import guest_cmdline, need_rootfs
 
 BOOT_TIMEOUT = 180  # seconds: the lab is emulated and noisy
 MiB = 1024 * 1024
@@ -224,15 +224,35 @@ def test_status_suspend_balloon_stop(kvm, cove, guest, outdir):
     assert not vm.sock.exists()
 
 
-def test_page_reporting_and_power_button(kvm, cove, guest, outdir):
+def fsck_clean(img):
+    """img was unmounted cleanly (no journal to recover) and is consistent."""
+    p = subprocess.run(["dumpe2fs", "-h", img], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "needs_recovery" not in p.stdout, p.stdout
+    p = subprocess.run(["e2fsck", "-fn", img], capture_output=True, text=True)
+    assert p.returncode == 0 and "Fix?" not in p.stdout, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("root", ["initramfs", "debian"])
+def test_page_reporting_and_power_button(kvm, cove, guest, outdir, tmp_path, root):
     """Free page reporting gives freed guest memory back to the host; the
-    power button makes the guest power off cleanly; a client watching the
-    socket sees POWERDOWN, then SHUTDOWN."""
+    power button makes the guest power off cleanly (the busybox initramfs,
+    and the Debian root image, whose disk is then clean); a client watching
+    the socket sees POWERDOWN, then SHUTDOWN."""
     run = ("dd if=/dev/zero of=/tmp/fill bs=1M count=512 2>/dev/null; rm /tmp/fill; "
            "echo FREED; sleep 600")
-    vm = VM(cove, outdir, ["--mem", "1024", "--balloon-page-reporting",
-                           "--initrd", guest.initramfs, "--params", guest_cmdline(run=run),
-                           kernel(guest)])
+    args = ["--mem", "1024", "--balloon-page-reporting", "--initrd", guest.initramfs]
+    said = "init: power button: powering off"
+    if root == "debian":
+        image = need_rootfs(guest)
+        disk = tmp_path / "root.ext4"
+        subprocess.run(["cp", "--sparse=always", image, disk], check=True)
+        args += ["--block", f"{disk},root", "--params",
+                 guest_cmdline(run=run, extra="init=/sbin/cove-init")]
+        said = "cove-init: power button: powering off"
+    else:
+        args += ["--params", guest_cmdline(run=run)]
+    vm = VM(cove, outdir, [*args, kernel(guest)])
     try:
         vm.wait_console(r"^FREED$")
         rss_dirty = vm.rss_mib()
@@ -258,8 +278,10 @@ def test_page_reporting_and_power_button(kvm, cove, guest, outdir):
         assert vm.wait(BOOT_TIMEOUT) == 0, vm.log.read_text()
     finally:
         vm.kill()
-    assert "init: power button: powering off" in vm.console_text()
+    assert said in vm.console_text(), vm.console_text()[-2000:]
     assert "guest requested power-off (S5)" in vm.log.read_text()
+    if root == "debian":
+        fsck_clean(disk)
 
 
 @pytest.fixture
