@@ -494,6 +494,41 @@ static void test_reset_keeps_target(void **state)
 	fx_free(f);
 }
 
+/*
+ * Linux's inflation, batch after batch with EVENT_IDX: each batch of 256
+ * frames is acknowledged (used, with an interrupt) before the next, over
+ * more batches than the ring indices have values.
+ */
+static void test_many_batches_each_acked(void **state)
+{
+	const struct virtio_balloon_options none = { 0 };
+	struct fx *f = fx_new(&none);
+	struct virtio_device *vdev = &f->b->vdev;
+	struct vring_used_elem e;
+	uint32_t pfns[64];
+
+	(void)state;
+	negotiate(f, stats_bit);
+	pthread_mutex_lock(&vdev->lock);
+	for (unsigned int q = 0; q < f->nq; q++) /* again, with EVENT_IDX */
+		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, true, true), 0);
+	pthread_mutex_unlock(&vdev->lock);
+	driver_ok(f);
+	for (unsigned int batch = 0; batch < 70000; batch++) {
+		for (unsigned int i = 0; i < 64; i++)
+			pfns[i] = 0x400 + (batch * 64 + i) % 1024;
+		f->drv[0].heap_next = f->drv[0].heap_end - 0x1000; /* reuse one buffer */
+		add_pfns(f, 0, pfns, 64);
+		virtq_driver_set_used_event(&f->drv[0], f->drv[0].last_used);
+		kick(f, 0);
+		if (f->queue_irqs[0] != batch + 1)
+			fail_msg("batch %u: %u interrupts", batch, f->queue_irqs[0]);
+		assert_true(get_used(f, 0, &e));
+	}
+	assert_false(f->b->vdev.needs_reset);
+	fx_free(f);
+}
+
 static void test_no_balloon_creates_nothing(void **state)
 {
 	static struct vm vm; /* large: off the stack; no PCI bus, so nothing may attach */
@@ -554,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_free_page_reporting),
 		cmocka_unit_test(test_broken_ring_needs_reset),
 		cmocka_unit_test(test_reset_keeps_target),
+		cmocka_unit_test(test_many_batches_each_acked),
 		cmocka_unit_test(test_no_balloon_creates_nothing),
 		cmocka_unit_test(test_stats_parse),
 	};
