@@ -39,12 +39,13 @@ static void on_readable(void *opaque, uint32_t events)
 	struct input_pump *p = opaque;
 	ssize_t n;
 
-	(void)events;
 	n = read(p->fd, p->buf, sizeof(p->buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) { /* end of input: the guest just gets no more */
 		unwatch(p);
+		if (p->eof) /* last: it may stop the pump */
+			p->eof(p->eof_arg, n < 0 || (events & (EPOLLHUP | EPOLLERR)));
 		return;
 	}
 	p->off = 0;
@@ -92,6 +93,12 @@ int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
 	if (!p->watching)
 		log_debug("input fd %d cannot be polled: the guest gets no input", fd);
 	return 0;
+}
+
+void input_pump_on_eof(struct input_pump *p, input_pump_eof_fn fn, void *arg)
+{
+	p->eof = fn;
+	p->eof_arg = arg;
 }
 
 void input_pump_stop(struct input_pump *p)

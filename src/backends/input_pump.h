@@ -20,6 +20,12 @@
 
 /* Offers `len` bytes to the device; returns how many it took (0..len). */
 typedef size_t (*input_pump_push_fn)(void *sink, const uint8_t *buf, size_t len);
+/*
+ * The input ended: `hangup` when the fd reported EPOLLHUP/EPOLLERR or a read
+ * error (the peer is gone), false for a plain end of file (a socket peer
+ * that only shut down its writing side). Every byte read was taken first.
+ */
+typedef void (*input_pump_eof_fn)(void *arg, bool hangup);
 
 struct input_pump {
 	struct event_loop *loop;
@@ -30,6 +36,8 @@ struct input_pump {
 	uint8_t buf[256];
 	size_t len, off; /* buf[off..len) is read but not yet taken */
 	bool watching;	 /* fd is in the epoll set */
+	input_pump_eof_fn eof; /* NULL: the end of input is silent */
+	void *eof_arg;
 };
 
 /*
@@ -40,6 +48,11 @@ struct input_pump {
 must_check int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
 				input_pump_push_fn push, void *sink);
 void input_pump_stop(struct input_pump *p);
+/*
+ * Calls fn(arg, hangup) on the loop thread when the input ends; set after
+ * input_pump_start(), before the loop serves the fd. fn may stop the pump.
+ */
+void input_pump_on_eof(struct input_pump *p, input_pump_eof_fn fn, void *arg);
 /* The device has room again. */
 void input_pump_wake(void *pump);
 

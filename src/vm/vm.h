@@ -22,6 +22,7 @@
 #define VM_MAX_VIRTIO 30
 
 struct virtio_pci;
+struct virtio_console;
 
 struct vcpu {
 	struct vm *vm;
@@ -47,6 +48,7 @@ struct vm {
 	struct pci_bus pci;
 	struct virtio_pci *virtio[VM_MAX_VIRTIO]; /* attached by devices/registry.c */
 	unsigned int num_virtio;
+	struct virtio_console *console; /* the guest agent's channel is on it; NULL: none */
 
 	struct vcpu vcpus[VM_CONFIG_MAX_CPUS];
 	unsigned int num_vcpus;
