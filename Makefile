@@ -25,7 +25,7 @@ SAN_ubsan := -fsanitize=undefined -fno-sanitize-recover=undefined
 SAN := $(SAN_$(VARIANT))
 CFLAGS := $(CFLAGS_BASE) $(CFLAGS_WARN) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS := $(SAN) -pthread
-LDLIBS := -luring
+LDLIBS := -luring -ljson-c
 
 ifeq ($(V),1)
 Q :=

@@ -1,7 +1,8 @@
 /*
- * cove: the command table. `cove [GLOBAL OPTIONS] VERB ...`; today the
- * verb is `run` (one VM in the foreground, crosvm style). Exit statuses of
- * `run` are documented in vm/vm_events.h and the README.
+ * cove: the command table. `cove [GLOBAL OPTIONS] VERB ...`: `run` (one VM
+ * in the foreground, crosvm style) and the control verbs that talk to a
+ * running VM's control socket (`stop`, `balloon`, ...: control/control_cli.h).
+ * Exit statuses of `run` are documented in vm/vm_events.h and the README.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "backends/terminal.h"
 #include "base/log.h"
 #include "config/cli.h"
+#include "control/control_cli.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
@@ -60,6 +62,18 @@ static int cmd_run(int argc, char **argv, struct vm_config *cfg, const struct ti
 	return run_vm(cfg, start);
 }
 
+static void print_help(FILE *out)
+{
+	fputs("Usage: cove [GLOBAL OPTIONS] run [OPTIONS] KERNEL   (cove run --help)\n"
+	      "       cove [GLOBAL OPTIONS] VERB [ARGS] SOCKET\n"
+	      "\n"
+	      "Control verbs, for a VM started with `cove run -s SOCKET`:\n",
+	      out);
+	control_cli_print_help(out);
+	fputc('\n', out);
+	cli_print_global_help(out);
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -72,7 +86,7 @@ int main(int argc, char **argv)
 	vm_config_init(&cfg);
 	rc = cli_parse_global(argc, argv, &cfg, &verb, err, sizeof(err));
 	if (rc == 1 || (rc == 0 && verb >= argc)) {
-		cli_print_global_help(rc == 1 ? stdout : stderr);
+		print_help(rc == 1 ? stdout : stderr);
 		vm_config_free(&cfg);
 		return rc == 1 ? 0 : 1;
 	}
@@ -86,8 +100,12 @@ int main(int argc, char **argv)
 
 	if (strcmp(argv[verb], "run") == 0) {
 		rc = cmd_run(argc - verb - 1, argv + verb + 1, &cfg, &start);
+	} else if (control_cli_is_verb(argv[verb])) {
+		rc = control_cli_main(argv[verb], argc - verb - 1, argv + verb + 1);
 	} else {
-		fprintf(stderr, "cove: unknown command '%s': expected run (see cove --help)\n",
+		fprintf(stderr,
+			"cove: unknown command '%s': expected run or a control verb "
+			"(see cove --help)\n",
 			argv[verb]);
 		rc = 1;
 	}

@@ -51,4 +51,12 @@ must_check int arch_load_guest(struct vm *vm);
 /* Prepares vCPU `id` for its first run (CPUID, MSRs, entry registers). */
 must_check int arch_vcpu_setup(struct vm *vm, struct hv_vcpu *vcpu, uint32_t id);
 
+/*
+ * Presses the machine's power button (x86: the edge on the ACPI Generic
+ * Event Device's interrupt that notifies the PNP0C0C button). What follows
+ * is the guest's choice. Returns 0, or -errno from the hypervisor. Any
+ * thread.
+ */
+must_check int arch_power_button(struct vm *vm);
+
 #endif

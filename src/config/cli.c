@@ -514,6 +514,20 @@ static int opt_no_balloon(struct argparse_ctx *ctx, const char *value)
 	return 0;
 }
 
+static int opt_balloon_deflate_on_oom(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->balloon_deflate_on_oom = true;
+	return 0;
+}
+
+static int opt_balloon_page_reporting(struct argparse_ctx *ctx, const char *value)
+{
+	(void)value;
+	cfg_of(ctx)->balloon_page_reporting = true;
+	return 0;
+}
+
 /* pKVM's protected mode has no counterpart in KVM on x86_64. */
 static int opt_protected(struct argparse_ctx *ctx, const char *value)
 {
@@ -548,6 +562,10 @@ static const struct argparse_option run_options[] = {
      "do not install the seccomp sandbox"},
     {"--no-rng", 0, NULL, false, opt_no_rng, "no virtio-rng device"},
     {"--no-balloon", 0, NULL, false, opt_no_balloon, "no virtio-balloon device"},
+    {"--balloon-page-reporting", 0, NULL, false, opt_balloon_page_reporting,
+     "balloon: free page reporting (the guest hands its free memory back)"},
+    {"--balloon-deflate-on-oom", 0, NULL, false, opt_balloon_deflate_on_oom,
+     "balloon: the guest may deflate under memory pressure (MemTotal then stays put)"},
     {"--socket", 's', "PATH", false, opt_socket,
      "control socket for `cove stop`, `cove balloon` and the like"},
     {"--name", 0, "NAME", false, opt_name, "a name for the VM"},

@@ -257,6 +257,9 @@ static void test_strings_and_switches(void **state)
 	assert_string_equal(cfg.initrd_path, "/a=b");
 	assert_string_equal(cfg.socket_path, "/s");
 	expect_error(RUN("--no-rng=true", "k"), "--no-rng: takes no value", NULL);
+	assert_false(cfg.balloon_page_reporting || cfg.balloon_deflate_on_oom);
+	assert_int_equal(RUN("--balloon-page-reporting", "--balloon-deflate-on-oom", "k"), 0);
+	assert_true(cfg.balloon_page_reporting && cfg.balloon_deflate_on_oom);
 	expect_error(RUN("--initrd", "a", "-i", "b", "k"), "--initrd: given more than once", NULL);
 }
 
@@ -313,6 +316,8 @@ static void test_help_text(void **state)
 	    "--disable-sandbox",
 	    "--no-rng",
 	    "--no-balloon",
+	    "--balloon-page-reporting",
+	    "--balloon-deflate-on-oom",
 	    "-s, --socket PATH",
 	    "--name NAME",
 	    "--protected-vm ",

@@ -98,6 +98,8 @@ struct vm_config {
 	bool disable_sandbox;
 	bool no_rng;		/* accepted now, used by the virtio issue */
 	bool no_balloon;
+	bool balloon_deflate_on_oom; /* --balloon-deflate-on-oom */
+	bool balloon_page_reporting; /* --balloon-page-reporting */
 
 	char *socket_path;	/* --socket/-s: control socket; NULL: none */
 	char *name;		/* --name: VM name; NULL: none */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 void guest_mem_init(struct guest_mem *gm)
 {
@@ -80,6 +81,43 @@ int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *src, s
 		return -EFAULT;
 	memcpy(dst, src, len);
 	return 0;
+}
+
+int guest_mem_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint8_t *hva = guest_mem_ptr(gm, gpa, len);
+	uintptr_t start, end;
+
+	if (!hva)
+		return -EFAULT;
+	/* Regions are page-aligned mappings: the rounding stays inside. */
+	start = ALIGN_UP((uintptr_t)hva, (uintptr_t)page);
+	end = ALIGN_DOWN((uintptr_t)hva + (uintptr_t)len, (uintptr_t)page);
+	if (end <= start)
+		return 0;
+	if (madvise((void *)start, end - start, MADV_DONTNEED) < 0)
+		return -errno;
+	return 0;
+}
+
+int guest_mem_gpa_of(const struct guest_mem *gm, const void *hva, uint64_t len, uint64_t *gpa)
+{
+	const uintptr_t p = (uintptr_t)hva;
+
+	if (len == 0)
+		return -EFAULT;
+	for (unsigned int i = 0; i < gm->count; i++) {
+		const struct guest_mem_region *r = &gm->regions[i];
+		const uintptr_t base = (uintptr_t)r->hva;
+
+		/* As in guest_mem_ptr: no sum that can overflow. */
+		if (p >= base && p - base < r->size && len <= r->size - (p - base)) {
+			*gpa = r->gpa + (p - base);
+			return 0;
+		}
+	}
+	return -EFAULT;
 }
 
 uint64_t guest_mem_size(const struct guest_mem *gm)

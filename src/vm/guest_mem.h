@@ -50,6 +50,25 @@ must_check int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *ds
 must_check int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *src,
 			       size_t len);
 
+/*
+ * Gives the host pages backing [gpa, gpa+len) back to the host
+ * (MADV_DONTNEED: the host RSS drops at once, and the guest reads zeroes
+ * there the next time it touches them). The range must lie inside one RAM
+ * region, as for guest_mem_ptr(); only the host pages wholly inside it are
+ * discarded, so a range smaller than a host page, or the partial pages at
+ * its ends, are left alone. Returns 0, -EFAULT (not RAM) or madvise's
+ * -errno.
+ */
+must_check int guest_mem_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/*
+ * The guest-physical address of host address `hva`, if [hva, hva+len) lies
+ * inside one RAM region (devices get host iovecs from virtq.c). Returns 0
+ * with *gpa set, or -EFAULT.
+ */
+must_check int guest_mem_gpa_of(const struct guest_mem *gm, const void *hva, uint64_t len,
+				uint64_t *gpa);
+
 /* Total RAM in bytes. */
 uint64_t guest_mem_size(const struct guest_mem *gm);
 

@@ -106,6 +106,28 @@ static void log_first_run(const struct vm *vm)
 			 (double)(now.tv_nsec - vm->start_time.tv_nsec) / 1e6);
 }
 
+void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->run_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->run_cond);
+	while (__atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST) &&
+	       !__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE))
+		pthread_cond_wait(&vm->run_cond, &vm->run_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->run_lock);
+	/*
+	 * The pause's kick is still pending: clear it, or the next run would
+	 * return at once. A pause or exit request that raced with this set its
+	 * flag before its kick, so either the kick lands after the clear, or
+	 * the caller's loop sees the flag (checked after the fence).
+	 */
+	vcpu->hv->ops->set_kick(vcpu->hv, false);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -120,7 +142,13 @@ static void *vcpu_thread(void *arg)
 
 	while (!__atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE)) {
 		struct hv_exit exit;
-		int err = vcpu->hv->ops->run(vcpu->hv, &exit);
+		int err;
+
+		if (__atomic_load_n(&vm->paused, __ATOMIC_SEQ_CST)) {
+			vcpu_park(vcpu);
+			continue;
+		}
+		err = vcpu->hv->ops->run(vcpu->hv, &exit);
 
 		if (err) {
 			log_error("vCPU %u: run failed: %s", vcpu->hv->id, strerror(-err));

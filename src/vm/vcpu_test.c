@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,6 +148,71 @@ static void test_string_io_reaches_the_bus(void **state)
 	fake_vm_free();
 }
 
+static unsigned int runs_of(unsigned int i)
+{
+	struct fake_vcpu *v = hv_fake_vcpu(vm.vcpus[i].hv);
+	unsigned int n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->runs;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
+/* Waits (up to the test's alarm) until vCPU i has entered run() more than `than` times. */
+static void wait_runs(unsigned int i, unsigned int than)
+{
+	while (runs_of(i) <= than)
+		usleep(1000);
+}
+
+static int run_status;
+static void *run_vm(void *arg)
+{
+	(void)arg;
+	run_status = vm_run(&vm);
+	return NULL;
+}
+
+static void test_pause_parks_and_resume_runs(void **state)
+{
+	unsigned int before[2];
+	pthread_t t;
+
+	(void)state;
+	fake_vm(2);
+	assert_int_equal(pthread_create(&t, NULL, run_vm, NULL), 0);
+	wait_runs(0, 0);
+	wait_runs(1, 0);
+	for (int round = 0; round < 5; round++) {
+		assert_int_equal(vm_pause(&vm, 5000), 0);
+		assert_true(vm_is_paused(&vm));
+		assert_int_equal(vm.parked, 2);
+		assert_int_equal(vm_pause(&vm, 5000), 0); /* already paused */
+		before[0] = runs_of(0);
+		before[1] = runs_of(1);
+		usleep(20000);
+		/* Parked: nobody enters the guest. */
+		assert_int_equal(runs_of(0), before[0]);
+		assert_int_equal(runs_of(1), before[1]);
+		vm_resume(&vm);
+		assert_false(vm_is_paused(&vm));
+		/* Back in the guest, and staying there (the kick was cleared). */
+		wait_runs(0, before[0]);
+		wait_runs(1, before[1]);
+		usleep(20000);
+		assert_true(runs_of(0) <= before[0] + 2);
+	}
+	/* An exit request releases paused vCPUs. */
+	assert_int_equal(vm_pause(&vm, 5000), 0);
+	vm_request_exit(&vm, VM_EXIT_RESET);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(run_status, VM_EXIT_RESET);
+	assert_int_equal(vm_pause(&vm, 100), -ESHUTDOWN);
+	vm_resume(&vm);
+	fake_vm_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_first_request_wins),
 		cmocka_unit_test(test_internal_error_is_a_crash),
 		cmocka_unit_test(test_string_io_reaches_the_bus),
+		cmocka_unit_test(test_pause_parks_and_resume_runs),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -13,6 +13,7 @@
  *   8. STEP_VIRTIO   the devices of devices/registry.c (virtio on PCI)
  *   9. STEP_LOAD     kernel, initrd, command line and boot tables
  *  10. STEP_VCPUS    vCPUs, ready for their first run
+ *  11. STEP_CONTROL  the control socket (--socket), served by the event loop
  */
 #include "vm/vm.h"
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "control/control_vm.h"
 #include "devices/registry.h"
 #include "vm/vcpu.h"
 
@@ -39,6 +41,7 @@ enum build_step {
 	STEP_VIRTIO,
 	STEP_LOAD,
 	STEP_VCPUS,
+	STEP_CONTROL,
 };
 
 static void request_exit_cb(void *opaque, enum vm_exit_status status)
@@ -56,7 +59,70 @@ void vm_request_exit(struct vm *vm, enum vm_exit_status status)
 	vm->exit_status = status;
 	for (unsigned int i = 0; i < vm->num_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+	/* Parked vCPUs wake up and see the request. */
+	pthread_mutex_lock(&vm->run_lock);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
 	event_loop_stop(&vm->loop);
+}
+
+static bool exiting(struct vm *vm)
+{
+	return __atomic_load_n(&vm->exit_requested, __ATOMIC_ACQUIRE);
+}
+
+static unsigned int started_vcpus(struct vm *vm)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < vm->num_vcpus; i++)
+		n += __atomic_load_n(&vm->vcpus[i].thread_started, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+int vm_pause(struct vm *vm, int timeout_ms)
+{
+	struct timespec deadline;
+	int err = 0;
+
+	pthread_mutex_lock(&vm->run_lock);
+	if (exiting(vm))
+		err = -ESHUTDOWN;
+	else
+		__atomic_store_n(&vm->paused, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->run_lock);
+	if (err)
+		return err;
+	/* The flag is set before the kicks: see vcpu_park() for why none is lost. */
+	for (unsigned int i = 0; i < vm->num_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vm->run_lock);
+	while (!err && vm->parked < started_vcpus(vm) && !exiting(vm))
+		err = -pthread_cond_timedwait(&vm->run_cond, &vm->run_lock, &deadline);
+	if (!err && exiting(vm))
+		err = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->run_lock);
+	return err;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->run_lock);
+	__atomic_store_n(&vm->paused, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->run_cond);
+	pthread_mutex_unlock(&vm->run_lock);
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	return __atomic_load_n(&vm->paused, __ATOMIC_ACQUIRE);
 }
 
 static int open_hypervisor(struct vm *vm)
@@ -209,6 +275,8 @@ static int build_step(struct vm *vm, enum build_step step)
 		return arch_load_guest(vm);
 	case STEP_VCPUS:
 		return create_vcpus(vm);
+	case STEP_CONTROL:
+		return control_vm_start(vm);
 	case STEP_NONE:
 		break;
 	}
@@ -218,6 +286,9 @@ static int build_step(struct vm *vm, enum build_step step)
 static void teardown_step(struct vm *vm, enum build_step step)
 {
 	switch (step) {
+	case STEP_CONTROL:
+		control_vm_stop(vm);
+		break;
 	case STEP_VCPUS:
 		destroy_vcpus(vm);
 		break;
@@ -254,11 +325,13 @@ static void teardown_step(struct vm *vm, enum build_step step)
 int vm_build(struct vm *vm, const struct vm_config *cfg, const struct timespec *start)
 {
 	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->run_lock, NULL);
+	pthread_cond_init(&vm->run_cond, NULL);
 	vm->cfg = cfg;
 	vm->start_time = *start;
 	vm->events = (struct vm_events){ .request_exit = request_exit_cb, .opaque = vm };
 
-	for (int step = STEP_HV; step <= STEP_VCPUS; step++) {
+	for (int step = STEP_HV; step <= STEP_CONTROL; step++) {
 		int err = build_step(vm, (enum build_step)step);
 
 		if (err) {
@@ -276,6 +349,8 @@ void vm_destroy(struct vm *vm)
 	for (int step = vm->build_step; step > STEP_NONE; step--)
 		teardown_step(vm, (enum build_step)step);
 	vm->build_step = STEP_NONE;
+	pthread_cond_destroy(&vm->run_cond);
+	pthread_mutex_destroy(&vm->run_lock);
 }
 
 static void on_signal(void *opaque, uint32_t events)

@@ -22,7 +22,9 @@
 #define VM_MAX_VIRTIO 30
 
 struct virtio_pci;
+struct virtio_balloon;
 struct virtio_console;
+struct control_vm;
 
 struct vcpu {
 	struct vm *vm;
@@ -48,6 +50,7 @@ struct vm {
 	struct pci_bus pci;
 	struct virtio_pci *virtio[VM_MAX_VIRTIO]; /* attached by devices/registry.c */
 	unsigned int num_virtio;
+	struct virtio_balloon *balloon; /* NULL with --no-balloon */
 	struct virtio_console *console; /* the guest agent's channel is on it; NULL: none */
 
 	struct vcpu vcpus[VM_CONFIG_MAX_CPUS];
@@ -56,6 +59,17 @@ struct vm {
 	/* Set once by the first exit request; read by vCPU threads. */
 	int exit_requested;
 	enum vm_exit_status exit_status;
+
+	/*
+	 * Pausing (vm_pause): while `paused` is set, vCPU threads park on
+	 * run_cond; `parked` counts them. Under run_lock, a leaf lock.
+	 */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cond;
+	bool paused;
+	unsigned int parked;
+
+	struct control_vm *control; /* the control socket (--socket), or NULL */
 
 	int build_step; /* how far vm_build got, for the teardown ladder */
 };
@@ -80,5 +94,17 @@ void vm_destroy(struct vm *vm);
 
 /* Asks the VM to stop with `status`; the first request wins. Any thread. */
 void vm_request_exit(struct vm *vm, enum vm_exit_status status);
+
+/*
+ * Pauses the guest: every vCPU is kicked out of the guest and parks until
+ * vm_resume() (see vcpu.h). Waits up to timeout_ms for all of them to be
+ * parked. Returns 0 (paused, or already paused), -ETIMEDOUT (some vCPU is
+ * still on its way: the VM counts as paused, and it parks when it gets
+ * there) or -ESHUTDOWN (the VM is exiting). Not from a vCPU thread.
+ */
+must_check int vm_pause(struct vm *vm, int timeout_ms);
+/* Lets the parked vCPUs run again; a no-op unless paused. Any thread. */
+void vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
 
 #endif

@@ -354,6 +354,42 @@ static void dsdt_pvpanic(struct aml *a, uint16_t port)
 	aml_end(a);
 }
 
+/*
+ * The power button of a hardware-reduced platform (ACPI 6.5 4.1, 5.6.9
+ * "Interrupt-signaled ACPI events"): a PNP0C0C control-method power button
+ * device, and a Generic Event Device (ACPI0013) whose one edge-triggered
+ * interrupt runs _EVT, which notifies the button (0x80: pressed). Linux's
+ * evged driver (built into its ACPI core) runs _EVT from the interrupt;
+ * its button driver turns the notification into KEY_POWER.
+ *
+ *   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
+ *   Device (GED0) { Name (_HID, "ACPI0013") Name (_UID, Zero)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { GSI } })
+ *     Method (_EVT, 1) { Notify (PWRB, 0x80) } }
+ */
+static void dsdt_power_button(struct aml *a, uint32_t gsi)
+{
+	aml_device_begin(a, "PWRB");
+	aml_name_eisaid(a, "_HID", "PNP0C0C");
+	aml_name_integer(a, "_UID", 0);
+	aml_end(a);
+
+	aml_device_begin(a, "GED0");
+	aml_name_string(a, "_HID", "ACPI0013");
+	aml_name_integer(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	aml_resource_begin(a);
+	aml_res_interrupt(a, gsi, AML_IRQ_EDGE | AML_IRQ_ACTIVE_HIGH);
+	aml_resource_end(a);
+	aml_method_begin(a, "_EVT", 1, false);
+	aml_notify(a);
+	aml_name_ref(a, "PWRB");
+	aml_integer(a, ACPI_NOTIFY_BUTTON_PRESSED);
+	aml_end(a);
+	aml_end(a);
+}
+
 /* Buses 0 to this - 1 sit behind the host bridge, one ECAM MiB each. */
 static unsigned int pci_buses(const struct acpi_config *cfg)
 {
@@ -506,6 +542,8 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		dsdt_rtc(a);
 	if (cfg->pvpanic_port)
 		dsdt_pvpanic(a, cfg->pvpanic_port);
+	if (cfg->power_button)
+		dsdt_power_button(a, cfg->power_button_gsi);
 	if (cfg->pci) {
 		dsdt_pci(a, cfg);
 		dsdt_motherboard(a, cfg);

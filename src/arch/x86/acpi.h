@@ -11,8 +11,9 @@
  *   RSDP (revision 2; at offset 0 so that the legacy 0xE0000-0xFFFFF scan
  *         finds it; Cove also passes it in boot_params.acpi_rsdp_addr)
  *   DSDT  \_S5, and in \_SB the COM ports (PNP0501), the CMOS RTC (PNP0B00),
- *         pvpanic (QEMU0001), and with PCI the host bridge PCI0 (PNP0A08)
- *         and a motherboard device (PNP0C02) reserving the ECAM range
+ *         pvpanic (QEMU0001), the power button (PNP0C0C + ACPI0013), and
+ *         with PCI the host bridge PCI0 (PNP0A08) and a motherboard device
+ *         (PNP0C02) reserving the ECAM range
  *   FADT  revision 6.5, HW_REDUCED_ACPI, RESET_REG, SLEEP_CONTROL/STATUS_REG
  *   MADT  one enabled local APIC per vCPU, the IOAPIC, IRQ0 -> GSI 2,
  *         NMI on LINT1 of every processor
@@ -21,13 +22,9 @@
  *         the FADT)
  * All of it fits in ACPI_TABLES_MAX_SIZE for any valid configuration.
  *
- * TODO(control plane): a graceful power-off request (virsh shutdown --mode
- * acpi, crosvm powerbtn) needs a power button. Hardware-reduced ACPI has no
- * fixed power button event, so describe a Generic Event Device (_HID
- * "ACPI0013", an Interrupt() GSI in _CRS and an _EVT method that reads an
- * event register and does Notify(\_SB.PWRB, 0x80)) plus a PNP0C0C power
- * button device; Linux's evged and button drivers then turn it into
- * KEY_POWER and systemd-logind shuts the guest down.
+ * With power_button, the DSDT also has a power button (PWRB, PNP0C0C) and
+ * a Generic Event Device (GED0, ACPI0013) whose edge-triggered interrupt
+ * notifies it: pulsing that GSI presses the button (`cove powerbtn`).
  */
 #ifndef COVE_ARCH_X86_ACPI_H
 #define COVE_ARCH_X86_ACPI_H
@@ -53,6 +50,9 @@
 #define ACPI_SLEEP_TYP_S5 5
 #define ACPI_SLEEP_CTRL_S5 ((ACPI_SLEEP_TYP_S5 << 2) | ACPI_SLEEP_CTRL_SLP_EN)
 #define ACPI_SLEEP_STATUS_WAK 0x80
+
+/* Notify value of a power button press (ACPI 6.5 5.6.6, table 5.170). */
+#define ACPI_NOTIFY_BUTTON_PRESSED 0x80
 
 /*
  * The PCI host bridge, PCI segment 0 (PCI Firmware Specification 3.3: MCFG
@@ -84,6 +84,12 @@ struct acpi_config {
 	uint16_t reset_port;	    /* FADT RESET_REG, non-zero */
 	uint8_t reset_value;	    /* what the guest writes there to reset */
 	uint16_t pvpanic_port;	    /* 0: no pvpanic device in the DSDT */
+	/*
+	 * A power button: a rising edge on power_button_gsi (an IOAPIC input
+	 * no other device uses; edge-triggered, active high) presses it.
+	 */
+	bool power_button;
+	uint32_t power_button_gsi;
 	/*
 	 * IA-PC boot flag "8042": when set, Linux probes a PS/2 controller at
 	 * ports 0x60/0x64 even though the DSDT lists none (i8042 driver);

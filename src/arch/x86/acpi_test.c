@@ -417,6 +417,36 @@ static void test_dsdt_devices_follow_config(void **state)
 	assert_true(contains(d, len, "_S5_", 4));
 }
 
+/* The power button and its Generic Event Device, only when asked for. */
+static void test_dsdt_power_button(void **state)
+{
+	(void)state;
+	static const uint8_t pnp0c0c[] = {0x0c, 0x41, 0xd0, 0x0c, 0x0c};
+	/* Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {5} */
+	static const uint8_t irq5[] = {0x89, 0x06, 0x00, 0x03, 0x01, 0x05, 0x00, 0x00, 0x00};
+	/* Method (_EVT, 1) { Notify (PWRB, 0x80) } */
+	static const uint8_t evt[] = {0x14, 0x0d, '_', 'E', 'V', 'T', 0x01, 0x86,
+				      'P', 'W', 'R', 'B', 0x0a, 0x80};
+	struct acpi_config cfg = test_config(1);
+	const uint8_t *d;
+	uint32_t len;
+
+	d = dsdt_of(build(&cfg));
+	len = rd32(d + 4);
+	assert_false(contains(d, len, "ACPI0013", 8));
+	assert_false(contains(d, len, pnp0c0c, sizeof(pnp0c0c)));
+
+	cfg.power_button = true;
+	cfg.power_button_gsi = 5;
+	d = dsdt_of(build(&cfg));
+	len = rd32(d + 4);
+	assert_true(contains(d, len, "ACPI0013", 8));
+	assert_true(contains(d, len, "GED0", 4));
+	assert_true(contains(d, len, pnp0c0c, sizeof(pnp0c0c)));
+	assert_true(contains(d, len, irq5, sizeof(irq5)));
+	assert_true(contains(d, len, evt, sizeof(evt)));
+}
+
 static void check_mcfg(uint64_t ecam_size, unsigned int end_bus)
 {
 	struct acpi_config cfg = pci_config(2);
@@ -894,6 +924,8 @@ static void test_iasl_accepts_tables(void **state)
 	cfg.num_uarts = 4;
 	cfg.uarts[2] = (struct acpi_uart){0x3e8, 4};
 	cfg.uarts[3] = (struct acpi_uart){0x2e8, 3};
+	cfg.power_button = true;
+	cfg.power_button_gsi = 5;
 	used = build(&cfg);
 	const struct {
 		const char *name;
@@ -918,7 +950,14 @@ static void test_iasl_accepts_tables(void **state)
 	}
 	compare_dsdt_recompiled(where, dsdt_of(used));
 	/* A malformed template would decompile as a plain Buffer: count them. */
-	assert_int_equal(count_in_file(where, "DSDT.dsl", "ResourceTemplate ()"), 4 + 1 + 1 + 2);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "ResourceTemplate ()"),
+			 4 + 1 + 1 + 1 + 2);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "EisaId (\"PNP0C0C\")"), 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "Name (_HID, \"ACPI0013\""), 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl",
+				       "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive"),
+			 1);
+	assert_int_equal(count_in_file(where, "DSDT.dsl", "Notify (PWRB, 0x80)"), 1);
 	assert_int_equal(count_in_file(where, "DSDT.dsl", "IRQNoFlags ()"), 4 + 1);
 	assert_int_equal(count_in_file(where, "DSDT.dsl", "EisaId (\"PNP0B00\")"), 1);
 	assert_int_equal(count_in_file(where, "DSDT.dsl", "EisaId (\"PNP0501\")"), 4);
@@ -978,6 +1017,36 @@ static void test_acpiexec_runs_osc(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The GED's _EVT, run by ACPICA, notifies the power button of a press. */
+static void test_acpiexec_runs_evt(void **state)
+{
+	(void)state;
+	static char out[65536];
+	struct acpi_config cfg = test_config(1);
+	char dir[] = "/tmp/cove-acpi-XXXXXX", path[256], cmd[300];
+	const uint8_t *d;
+
+	if (system("command -v acpiexec >/dev/null 2>&1") != 0) {
+		print_message(
+		    "[  SKIPPED ] acpiexec not installed (apt-get install acpica-tools)\n");
+		skip();
+	}
+	cfg.power_button = true;
+	cfg.power_button_gsi = 5;
+	d = dsdt_of(build(&cfg));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/DSDT.dat", dir);
+	write_file(path, d, rd32(d + 4));
+	snprintf(cmd, sizeof(cmd), "cd %s && acpiexec -b 'evaluate \\_SB.GED0._EVT 5' DSDT.dat 2>&1",
+		 dir);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+	if (!strstr(out, "Notify on [PWRB]") || !strstr(out, "Value 0x80") ||
+	    strstr(out, "ACPI Error"))
+		fail_msg("_EVT did not notify PWRB of 0x80:\n%s", out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1057,7 @@ int main(void)
 	    cmocka_unit_test(test_madt),
 	    cmocka_unit_test(test_dsdt_golden),
 	    cmocka_unit_test(test_dsdt_devices_follow_config),
+	    cmocka_unit_test(test_dsdt_power_button),
 	    cmocka_unit_test(test_mcfg),
 	    cmocka_unit_test(test_no_pci_no_mcfg),
 	    cmocka_unit_test(test_dsdt_pci_prt),
@@ -999,6 +1069,7 @@ int main(void)
 	    cmocka_unit_test(test_worst_case_fits_and_is_deterministic),
 	    cmocka_unit_test(test_iasl_accepts_tables),
 	    cmocka_unit_test(test_acpiexec_runs_osc),
+	    cmocka_unit_test(test_acpiexec_runs_evt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@
 #define AML_NULL_NAME 0x00
 #define AML_ARG0_OP 0x68 /* Arg0-Arg6: 0x68-0x6e */
 #define AML_OR_OP 0x7d
+#define AML_NOTIFY_OP 0x86
 #define AML_CREATE_DWORD_FIELD_OP 0x8a
 #define AML_LNOT_OP 0x92
 #define AML_LEQUAL_OP 0x93
@@ -658,6 +659,11 @@ void aml_lnot(struct aml *a)
 void aml_or(struct aml *a)
 {
 	op(a, AML_OR_OP);
+}
+
+void aml_notify(struct aml *a)
+{
+	op(a, AML_NOTIFY_OP);
 }
 
 void aml_if_begin(struct aml *a)

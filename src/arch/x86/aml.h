@@ -114,6 +114,7 @@ void aml_create_dword_field(struct aml *a);  /* (buffer, byte index, aml_name_re
 void aml_lequal(struct aml *a);		     /* (left, right) */
 void aml_lnot(struct aml *a);		     /* (operand) */
 void aml_or(struct aml *a);		     /* (left, right, target) */
+void aml_notify(struct aml *a);		     /* (aml_name_ref(object), value) */
 /*
  * If (predicate) { body }: aml_if_begin(), the predicate, the body,
  * aml_end(). An Else { body } (aml_else_begin() ... aml_end()) may only

@@ -490,6 +490,27 @@ static void test_method_body_operators(void **state)
 	/* clang-format on */
 }
 
+/* Method (_EVT, 1) { Notify (\_SB.PWRB, 0x80) }: the GED's event method. */
+static void test_notify(void **state)
+{
+	(void)state;
+	struct aml a;
+
+	start(&a);
+	aml_method_begin(&a, "_EVT", 1, false);
+	aml_notify(&a);
+	aml_name_ref(&a, "\\_SB.PWRB");
+	aml_integer(&a, 0x80);
+	aml_end(&a);
+	EXPECT(&a, 0x14, 0x13, '_', 'E', 'V', 'T', 0x01, 0x86, 0x5c, 0x2e, '_', 'S', 'B', '_', 'P',
+	       'W', 'R', 'B', 0x0a, 0x80);
+
+	start(&a);
+	aml_package_begin(&a);
+	aml_notify(&a); /* not a package element */
+	expect_error(&a, -EINVAL);
+}
+
 /* Operators outside method-like places, and an Else with no If just before. */
 static void test_operator_misuse_is_einval(void **state)
 {
@@ -690,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_address_space_limits),
 	    cmocka_unit_test(test_uuid),
 	    cmocka_unit_test(test_method_body_operators),
+	    cmocka_unit_test(test_notify),
 	    cmocka_unit_test(test_operator_misuse_is_einval),
 	    cmocka_unit_test(test_misuse_is_einval),
 	    cmocka_unit_test(test_enospc_never_overflows),

@@ -49,6 +49,9 @@
  * (level-triggered, active-low, as the DSDT's _PRT says). */
 #define X86_PCI_INTX_GSI_BASE 16
 #define X86_PCI_INTX_GSI_COUNT 8
+/* The ACPI power button's Generic Event Device: ISA IRQ 5, which no device
+ * uses (edge-triggered, active high, like every ISA input). */
+#define X86_POWER_BUTTON_GSI 5
 /* GSIs from here up are MSI routes (the IOAPIC has 24 inputs). */
 #define X86_MSI_GSI_BASE 24
 #define X86_IOAPIC_ADDR 0xfec00000ULL

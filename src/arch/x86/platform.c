@@ -2,8 +2,9 @@
  * The x86 platform devices and how they are wired: COM1-COM4 (always
  * present, as crosvm does; unconfigured ports are sinks), the i8042, the
  * CMOS RTC, the ACPI power-management registers, pvpanic and the boot
- * marker, all on the port I/O bus; host stdin pumped into the UART that
- * asked for it; and the ACPI tables describing them.
+ * marker, all on the port I/O bus; the ACPI power button; host stdin
+ * pumped into the UART that asked for it; and the ACPI tables describing
+ * them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,6 +156,17 @@ void arch_devices_destroy(struct vm *vm)
 	a->devices_ready = 0;
 }
 
+int arch_power_button(struct vm *vm)
+{
+	struct hv_vm *hv = vm->hv_vm;
+	int err = hv->ops->set_irq_line(hv, X86_POWER_BUTTON_GSI, true);
+
+	/* Back down at once: the rising edge is the press. */
+	if (!err)
+		err = hv->ops->set_irq_line(hv, X86_POWER_BUTTON_GSI, false);
+	return err;
+}
+
 int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 {
 	const struct pci_bus_layout *pci = &vm->pci.layout;
@@ -169,6 +181,8 @@ int x86_acpi_setup(struct vm *vm, uint64_t *rsdp)
 		.reset_port = ACPI_PM_RESET_PORT,
 		.reset_value = ACPI_PM_RESET_VALUE,
 		.pvpanic_port = PVPANIC_PORT,
+		.power_button = true,
+		.power_button_gsi = X86_POWER_BUTTON_GSI,
 		.i8042 = true,
 		.cmos_rtc = true,
 		.num_uarts = UART8250_COM_COUNT,
