@@ -867,6 +867,30 @@ static void test_stream_busy_and_base_input_held(void **state)
 	fx_free(f);
 }
 
+/* A chain stalled on a full base output moves on to a stream attached meanwhile. */
+static void test_stream_takes_over_stalled_chain(void **state)
+{
+	int sp[2];
+	struct fx *f = fx_stream(sp);
+	struct vring_used_elem e;
+	char chunk[4096];
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	assert_true(fcntl(f->out[1][1], F_SETPIPE_SZ, 4096) >= 4096);
+	while (write(f->out[1][1], chunk, sizeof(chunk)) > 0)
+		;
+	guest_tx(f, 1, "stalled");
+	assert_false(get_used(f, virtio_console_txq(1), &e));
+	assert_true(f->con->ports[1].out_watched);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", NULL, NULL), 0);
+	assert_true(get_used(f, virtio_console_txq(1), &e));
+	expect_sock(sp[1], "stalled");
+	assert_false(f->con->ports[1].out_watched); /* the base output's watch is gone */
+	close(sp[1]);
+	fx_free(f);
+}
+
 /* A client that never reads: that port's output waits, nothing is lost, port 0 flows. */
 static void test_stream_flood_stalls_only_its_port(void **state)
 {
@@ -1124,6 +1148,7 @@ int main(void)
 		cmocka_unit_test(test_stream_both_ways_and_port_open),
 		cmocka_unit_test(test_stream_hangup_and_half_close),
 		cmocka_unit_test(test_stream_busy_and_base_input_held),
+		cmocka_unit_test(test_stream_takes_over_stalled_chain),
 		cmocka_unit_test(test_stream_flood_stalls_only_its_port),
 		cmocka_unit_test(test_from_config_layout),
 		cmocka_unit_test(test_from_config_unix_stream),
