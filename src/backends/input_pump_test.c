@@ -22,8 +22,8 @@ struct sink {
 	char got[1024];
 	size_t len;
 	size_t room; /* how much the "device" takes now */
-	int eofs;
-	bool hangup;
+	int eofs, waiting;
+	enum input_pump_end end;
 };
 
 static size_t push(void *opaque, const uint8_t *buf, size_t len)
@@ -37,12 +37,16 @@ static size_t push(void *opaque, const uint8_t *buf, size_t len)
 	return n;
 }
 
-static void on_eof(void *arg, bool hangup)
+static void on_eof(void *arg, enum input_pump_end end)
 {
 	struct sink *s = arg;
 
+	if (end == INPUT_PUMP_HANGUP_WAITING) {
+		s->waiting++;
+		return;
+	}
 	s->eofs++;
-	s->hangup = hangup;
+	s->end = end;
 }
 
 static void run_once(struct event_loop *loop, int timeout_ms)
@@ -74,9 +78,13 @@ static void test_back_pressure_then_hangup(void **state)
 	close(fds[1]);
 	run_once(&loop, 1000);
 	assert_int_equal(s.len, 3); /* full: the rest is kept */
+	assert_true(p.hup_only);    /* watched for a hang-up only */
+	run_once(&loop, 50);	    /* the writer is gone: said once, no spinning */
+	assert_int_equal(s.waiting, 1);
 	assert_false(p.watching);
 	run_once(&loop, 50);
-	assert_int_equal(s.eofs, 0); /* not read further while full */
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(s.eofs, 0);
 	s.room = 100;
 	input_pump_wake(&p);
 	run_once(&loop, 1000); /* the wake: the kept bytes go in */
@@ -84,7 +92,7 @@ static void test_back_pressure_then_hangup(void **state)
 	assert_memory_equal(s.got, "abcdef", 6);
 	run_once(&loop, 1000); /* then the end: a hang-up */
 	assert_int_equal(s.eofs, 1);
-	assert_true(s.hangup);
+	assert_int_equal(s.end, INPUT_PUMP_HANGUP);
 	input_pump_stop(&p);
 	close(fds[0]);
 	event_loop_destroy(&loop);
@@ -108,10 +116,33 @@ static void test_half_close_is_plain_eof(void **state)
 		run_once(&loop, 1000);
 	assert_int_equal(s.len, 3);
 	assert_int_equal(s.eofs, 1);
-	assert_false(s.hangup);
+	assert_int_equal(s.end, INPUT_PUMP_EOF);
 	input_pump_stop(&p);
 	close(sp[0]);
 	close(sp[1]);
+	event_loop_destroy(&loop);
+}
+
+/* Without an eof callback (stdin), a full device just stops the reading. */
+static void test_full_without_eof_callback(void **state)
+{
+	struct event_loop loop;
+	struct input_pump p;
+	struct sink s = { .room = 1 };
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(event_loop_init(&loop), 0);
+	assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(input_pump_start(&p, &loop, fds[0], push, &s), 0);
+	assert_int_equal(write(fds[1], "ab", 2), 2);
+	close(fds[1]);
+	run_once(&loop, 1000);
+	assert_false(p.watching);
+	run_once(&loop, 50);
+	assert_int_equal(s.len, 1);
+	input_pump_stop(&p);
+	close(fds[0]);
 	event_loop_destroy(&loop);
 }
 
@@ -120,6 +151,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_back_pressure_then_hangup),
 	    cmocka_unit_test(test_half_close_is_plain_eof),
+	    cmocka_unit_test(test_full_without_eof_callback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -224,22 +224,28 @@ def socket_vm(kvm, cove, guest):
 
 
 def client_command(s, command, deadline):
-    """libvirt's way on a raw socket: guest-sync-delimited, then the command."""
+    """libvirt's way on a raw socket: guest-sync-delimited, then the command.
+    qemu-ga writes its JSON with spaces ({"return": 4242}): parse, do not
+    compare bytes."""
     s.sendall(b'\xff{"execute":"guest-sync-delimited","arguments":{"id":4242}}\n')
     buf = b""
-    while b'\xff{"return":4242}\n' not in buf:
-        assert time.monotonic() < deadline, buf
-        chunk = s.recv(4096)
-        assert chunk, buf
-        buf += chunk
+
+    def line():
+        nonlocal buf
+        while b"\n" not in buf:
+            assert time.monotonic() < deadline, buf
+            chunk = s.recv(4096)
+            assert chunk, buf
+            buf += chunk
+        first, buf = buf.split(b"\n", 1)
+        return first
+
+    while True:  # skip up to the sentinel and our id
+        text = line()
+        if b"\xff" in text and json.loads(text.rsplit(b"\xff", 1)[1]).get("return") == 4242:
+            break
     s.sendall(command + b"\n")
-    buf = buf.split(b'\xff{"return":4242}\n', 1)[1]
-    while b"\n" not in buf:
-        assert time.monotonic() < deadline, buf
-        chunk = s.recv(4096)
-        assert chunk, buf
-        buf += chunk
-    return json.loads(buf.split(b"\n")[0])
+    return json.loads(line())
 
 
 def test_user_socket_client_and_cove_take_turns(socket_vm):

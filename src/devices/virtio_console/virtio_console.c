@@ -176,8 +176,9 @@ static void port_open(struct virtio_console_port *p, uint16_t value)
 		return;
 	}
 	p->guest_open = value;
-	if (p->guest_open)
-		virtio_console_io_wake_input(p); /* input held back may go in now */
+	/* Input held back may go in now (or, from a gone stream, be dropped). */
+	if (p->guest_open || p->stream.peer_gone)
+		virtio_console_io_wake_input(p);
 }
 
 /* Guest-controlled: `buf` holds the first `len` bytes of one message. */

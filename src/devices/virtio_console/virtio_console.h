@@ -84,6 +84,7 @@ struct virtio_console_stream {
 	struct chardev out;  /* a duplicate of fd: polled apart from the pump */
 	struct input_pump pump;
 	bool hup_watched;    /* the peer stopped writing: fd watched for its hang-up */
+	bool peer_gone;	     /* the peer hung up with bytes left for the guest */
 	void (*closed)(void *opaque);
 	void *opaque;
 };

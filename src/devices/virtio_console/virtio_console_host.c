@@ -136,17 +136,27 @@ static void close_plan(struct port_plan *plan, struct virtio_console_port_spec *
 	}
 }
 
+static void on_client_gone(void *opaque)
+{
+	struct virtio_console_port *p = opaque;
+
+	log_info("virtio-console port %u: the client of %s went away", p->id, p->listener->path);
+}
+
 /* A client connected to a type=unix-stream port: it becomes the port's stream. */
 static void on_client(void *opaque, int fd)
 {
 	struct virtio_console_port *p = opaque;
-	int err = virtio_console_attach_stream(p->con, p->id, fd, p->listener->path, NULL, NULL);
+	int err = virtio_console_attach_stream(p->con, p->id, fd, p->listener->path,
+					       on_client_gone, p);
 
 	if (err) {
 		log_warn("virtio-console port %u: cannot serve the client of %s: %s", p->id,
 			 p->listener->path, strerror(-err));
 		unix_listener_resume(p->listener);
+		return;
 	}
+	log_info("virtio-console port %u: a client connected to %s", p->id, p->listener->path);
 }
 
 static int start_listener(struct virtio_console *con, unsigned int port, const char *path)

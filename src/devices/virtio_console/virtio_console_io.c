@@ -207,8 +207,13 @@ static size_t fill_rx(struct virtio_console_port *p, const uint8_t *buf, size_t 
 size_t virtio_console_io_receive(struct virtio_console_port *p, const uint8_t *buf, size_t len,
 				 bool from_stream)
 {
+	bool reader = virtio_dev_running(&p->con->vdev) && p->guest_open;
+
+	/* A gone writer's bytes that no guest process is there to read: dropped. */
+	if (from_stream && p->stream.peer_gone && !reader)
+		return len;
 	/* Held back until the guest opened the port: Linux drops input before. */
-	if (!virtio_dev_running(&p->con->vdev) || !p->guest_open)
+	if (!reader)
 		return 0;
 	/* The base input waits while a stream has the port. */
 	if (from_stream != p->stream.attached)

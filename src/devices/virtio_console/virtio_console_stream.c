@@ -13,7 +13,11 @@
  *
  * End of a stream: a read error or a hang-up (EPOLLHUP/EPOLLERR) detaches
  * it; a plain end of file (the peer shut down its writing side only) keeps
- * it attached, still written to, with the fd watched for the hang-up.
+ * it attached, still written to, with the fd watched for the hang-up. A
+ * peer that hangs up while bytes it sent still wait for the guest
+ * (peer_gone) stays attached until they are read -- or dropped, as soon as
+ * no guest process has the port open (Linux would drop them too), so that
+ * a gone client never holds the port.
  */
 #include "devices/virtio_console/virtio_console.h"
 
@@ -89,14 +93,22 @@ static void on_hangup(void *opaque, uint32_t events)
 	stream_ended(p);
 }
 
-static void on_stream_eof(void *arg, bool hangup)
+static void on_stream_eof(void *arg, enum input_pump_end end)
 {
 	struct virtio_console_port *p = arg;
 	struct virtio_console_stream *s = &p->stream;
 	struct virtio_device *vdev = &p->con->vdev;
 	bool half = false;
 
-	if (!hangup) {
+	if (end == INPUT_PUMP_HANGUP_WAITING) {
+		/* Gone with bytes unread: they go on to a reader, or are dropped (io.c). */
+		pthread_mutex_lock(&vdev->lock);
+		s->peer_gone = true;
+		input_pump_wake(&s->pump);
+		pthread_mutex_unlock(&vdev->lock);
+		return;
+	}
+	if (end == INPUT_PUMP_EOF) {
 		/* Half-closed: keep writing to it until it hangs up. */
 		pthread_mutex_lock(&vdev->lock);
 		half = event_loop_add(vdev->loop, s->fd, 0, on_hangup, p) == 0;

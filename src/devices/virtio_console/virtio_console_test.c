@@ -710,6 +710,14 @@ static void on_closed(void *opaque)
 	(*(unsigned int *)opaque)++;
 }
 
+/* What virtio_console_host.c does with a listener's client. */
+static void attach_client(void *opaque, int fd)
+{
+	struct virtio_console_port *p = opaque;
+
+	assert_int_equal(virtio_console_attach_stream(p->con, p->id, fd, "client", NULL, NULL), 0);
+}
+
 /* A fixture whose port 1 is a named channel with no host side until a stream comes. */
 static struct fx *fx_stream(int sp[2])
 {
@@ -941,6 +949,86 @@ static void test_stream_flood_stalls_only_its_port(void **state)
 	fx_free(f);
 }
 
+/* Cove's own session, then a user's client on the port's socket: turns. */
+static void test_stream_session_then_listener_client(void **state)
+{
+	int sp[2], c;
+	struct fx *f = fx_stream(sp);
+	struct virtio_console_port *p1 = &f->con->ports[1];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/cove-turns-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	p1->listener = calloc(1, sizeof(*p1->listener));
+	assert_int_equal(unix_listener_open(p1->listener, sa.sun_path, &f->loop, attach_client, p1),
+			 0);
+	/* A session: both ways, then detached. */
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "session", NULL, NULL), 0);
+	assert_true(p1->listener->paused);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(send(sp[1], "sync", 4, 0), 4);
+	run_loop_once(f, 1000);
+	expect_guest_rx(f, 1, "sync");
+	guest_tx(f, 1, "answer");
+	expect_sock(sp[1], "answer");
+	virtio_console_detach_stream(f->con, 1);
+	close(sp[1]);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	assert_false(p1->listener->paused);
+	/* A client of the socket: accepted, both ways. */
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 1000);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(send(c, "client", 6, 0), 6);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	expect_guest_rx(f, 1, "client");
+	guest_tx(f, 1, "to-client");
+	expect_sock(c, "to-client");
+	/* It hangs up while its last bytes wait for a guest buffer: they are delivered first. */
+	assert_int_equal(send(c, "unread", 6, 0), 6);
+	run_loop_once(f, 200);
+	close(c);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	assert_true(p1->stream.peer_gone);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	for (int i = 0; i < 3 && virtio_console_stream_attached(f->con, 1); i++)
+		run_loop_once(f, 500);
+	expect_guest_rx(f, 1, "unread");
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	/* Again, but the guest closes the port instead: dropped, detached. */
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 1000);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	assert_int_equal(send(c, "never read", 10, 0), 10);
+	run_loop_once(f, 200);
+	close(c);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	send_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0);
+	for (int i = 0; i < 3 && virtio_console_stream_attached(f->con, 1); i++)
+		run_loop_once(f, 500);
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	assert_false(p1->listener->paused);
+	fx_free(f); /* closes the listener */
+	rmdir(dir);
+}
+
 /* ---- the registry entry (virtio_console_host.c), without a bus ---- */
 
 static struct virtio_console *from_config(struct fx *f, struct vm_config *cfg)
@@ -1150,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_stream_busy_and_base_input_held),
 		cmocka_unit_test(test_stream_takes_over_stalled_chain),
 		cmocka_unit_test(test_stream_flood_stalls_only_its_port),
+		cmocka_unit_test(test_stream_session_then_listener_client),
 		cmocka_unit_test(test_from_config_layout),
 		cmocka_unit_test(test_from_config_unix_stream),
 		cmocka_unit_test(test_from_config_pty_and_dev),
