@@ -128,7 +128,7 @@ static void test_full_without_eof_callback(void **state)
 {
 	struct event_loop loop;
 	struct input_pump p;
-	struct sink s = { .room = 1 };
+	struct sink s = {.room = 1};
 	int fds[2];
 
 	(void)state;

@@ -17,6 +17,7 @@
 #define EXEC_POLL_MIN_MS 10
 #define EXEC_POLL_MAX_MS 250
 #define EXIT_CANNOT_RUN 127
+#define AGENT_EXEC_MAX_OUTPUT (16u * 1024 * 1024) /* qemu-ga's GUEST_EXEC_MAX_OUTPUT */
 #define ERR_MAX 512
 /* Room for the control request around a guest-exec command. */
 #define ENVELOPE 128
@@ -394,13 +395,15 @@ static int exec_start(struct session *s, const struct exec_args *e, int64_t *pid
 	return 0;
 }
 
-/* Decodes member `name` of the status (if any) onto `out`. */
-static int copy_data(struct session *s, json_object *status, const char *name, FILE *out)
+/* Decodes member `name` of the status (if any) onto `out`; *len is its size. */
+static int copy_data(struct session *s, json_object *status, const char *name, FILE *out,
+		     size_t *len_out)
 {
 	json_object *v;
 	uint8_t *data;
 	size_t len;
 
+	*len_out = 0;
 	if (!json_object_object_get_ex(status, name, &v))
 		return 0;
 	if (!json_object_is_type(v, json_type_string) ||
@@ -410,7 +413,22 @@ static int copy_data(struct session *s, json_object *status, const char *name, F
 	fwrite(data, 1, len, out);
 	fflush(out);
 	free(data);
+	*len_out = len;
 	return 0;
+}
+
+/*
+ * Whether the agent cut a stream short. QEMU before 10.1 sends the
+ * "*-truncated" member only when it did, and then as false; later ones
+ * always send it with the truth: a true, or a member with a full 16 MiB.
+ */
+static bool truncated(json_object *status, const char *name, size_t len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(status, name, &v))
+		return false;
+	return json_object_get_boolean(v) || len >= AGENT_EXEC_MAX_OUTPUT;
 }
 
 static bool flag(json_object *status, const char *name)
@@ -425,6 +443,7 @@ static int exec_poll(struct session *s, int64_t pid, int *code)
 {
 	json_object *cmd = json_object_new_object(), *args = json_object_new_object();
 	json_object *reply, *st, *v;
+	size_t out_len, err_len;
 	int ret = 0;
 
 	json_object_object_add(args, "pid", json_object_new_int64(pid));
@@ -437,7 +456,8 @@ static int exec_poll(struct session *s, int64_t pid, int *code)
 		json_object_put(reply);
 		return -1;
 	}
-	if (copy_data(s, st, "out-data", stdout) || copy_data(s, st, "err-data", stderr))
+	if (copy_data(s, st, "out-data", stdout, &out_len) ||
+	    copy_data(s, st, "err-data", stderr, &err_len))
 		ret = -1;
 	if (ret == 0 && flag(st, "exited")) {
 		ret = 1;
@@ -447,7 +467,8 @@ static int exec_poll(struct session *s, int64_t pid, int *code)
 			*code = 128 + json_object_get_int(v);
 		else
 			*code = 1;
-		if (flag(st, "out-truncated") || flag(st, "err-truncated"))
+		if (truncated(st, "out-truncated", out_len) ||
+		    truncated(st, "err-truncated", err_len))
 			say(s, "the guest agent cut the command's output short (16 MiB per stream "
 			       "at most)");
 	}

@@ -147,8 +147,8 @@ static void on_client_gone(void *opaque)
 static void on_client(void *opaque, int fd)
 {
 	struct virtio_console_port *p = opaque;
-	int err = virtio_console_attach_stream(p->con, p->id, fd, p->listener->path,
-					       on_client_gone, p);
+	int err =
+	    virtio_console_attach_stream(p->con, p->id, fd, p->listener->path, on_client_gone, p);
 
 	if (err) {
 		log_warn("virtio-console port %u: cannot serve the client of %s: %s", p->id,
