@@ -14,6 +14,7 @@
 #include "backends/terminal.h"
 #include "base/log.h"
 #include "config/cli.h"
+#include "control/agent_cli.h"
 #include "control/control_cli.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
@@ -70,6 +71,8 @@ static void print_help(FILE *out)
 	      "Control verbs, for a VM started with `cove run -s SOCKET`:\n",
 	      out);
 	control_cli_print_help(out);
+	fputs("\nGuest agent verbs (a guest running qemu-ga):\n", out);
+	agent_cli_print_help(out);
 	fputc('\n', out);
 	cli_print_global_help(out);
 }
@@ -102,6 +105,8 @@ int main(int argc, char **argv)
 		rc = cmd_run(argc - verb - 1, argv + verb + 1, &cfg, &start);
 	} else if (control_cli_is_verb(argv[verb])) {
 		rc = control_cli_main(argv[verb], argc - verb - 1, argv + verb + 1);
+	} else if (agent_cli_is_verb(argv[verb])) {
+		rc = agent_cli_main(argv[verb], argc - verb - 1, argv + verb + 1);
 	} else {
 		fprintf(stderr,
 			"cove: unknown command '%s': expected run or a control verb "

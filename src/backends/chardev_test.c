@@ -1,8 +1,8 @@
 /* Unit tests for the output chardevs: sink, file, fds that fill up or break. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,7 +30,7 @@ static void test_file_is_created_and_truncated(void **state)
 	char path[] = "/tmp/cove-chardev-XXXXXX";
 	int fd = mkstemp(path);
 	struct chardev c;
-	char buf[16] = { 0 };
+	char buf[16] = {0};
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -78,7 +78,7 @@ static void test_broken_pipe_is_an_error(void **state)
 	close(p[0]);
 	chardev_init_fd(&c, p[1], false, "pipe");
 	assert_int_equal(chardev_write(&c, "a", 1), -EPIPE); /* the tests ignore SIGPIPE */
-	chardev_close(&c); /* not owned: left open */
+	chardev_close(&c);				     /* not owned: left open */
 	assert_int_equal(fcntl(p[1], F_GETFD), 0);
 	close(p[1]);
 }
@@ -97,11 +97,11 @@ static void test_stdout_is_a_separate_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sink_takes_everything),
-		cmocka_unit_test(test_file_is_created_and_truncated),
-		cmocka_unit_test(test_full_pipe_says_eagain),
-		cmocka_unit_test(test_broken_pipe_is_an_error),
-		cmocka_unit_test(test_stdout_is_a_separate_fd),
+	    cmocka_unit_test(test_sink_takes_everything),
+	    cmocka_unit_test(test_file_is_created_and_truncated),
+	    cmocka_unit_test(test_full_pipe_says_eagain),
+	    cmocka_unit_test(test_broken_pipe_is_an_error),
+	    cmocka_unit_test(test_stdout_is_a_separate_fd),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

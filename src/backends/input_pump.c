@@ -13,7 +13,7 @@ static void unwatch(struct input_pump *p)
 {
 	if (p->watching)
 		event_loop_remove(p->loop, p->fd);
-	p->watching = false;
+	p->watching = p->hup_only = false;
 }
 
 /* Hands the buffered bytes to the device; true when all were taken. */
@@ -30,8 +30,23 @@ static void on_readable(void *opaque, uint32_t events);
 
 static void rewatch(struct input_pump *p)
 {
-	if (!p->watching && event_loop_add(p->loop, p->fd, EPOLLIN, on_readable, p) == 0)
+	if (p->watching && !p->hup_only)
+		return;
+	unwatch(p);
+	if (event_loop_add(p->loop, p->fd, EPOLLIN, on_readable, p) == 0)
 		p->watching = true;
+}
+
+/*
+ * The device is full: stop reading. With an eof callback the fd stays in
+ * the loop with no events asked, so that a hang-up (always reported) is
+ * still seen.
+ */
+static void pause_reading(struct input_pump *p)
+{
+	unwatch(p);
+	if (p->eof && event_loop_add(p->loop, p->fd, 0, on_readable, p) == 0)
+		p->watching = p->hup_only = true;
 }
 
 static void on_readable(void *opaque, uint32_t events)
@@ -39,18 +54,26 @@ static void on_readable(void *opaque, uint32_t events)
 	struct input_pump *p = opaque;
 	ssize_t n;
 
-	(void)events;
+	if (p->hup_only) { /* the peer hung up while the device was full */
+		unwatch(p);	 /* level-triggered: no more until woken */
+		p->eof(p->eof_arg, INPUT_PUMP_HANGUP_WAITING);
+		return;
+	}
 	n = read(p->fd, p->buf, sizeof(p->buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) { /* end of input: the guest just gets no more */
 		unwatch(p);
+		if (p->eof) /* last: it may stop the pump */
+			p->eof(p->eof_arg, n < 0 || (events & (EPOLLHUP | EPOLLERR))
+						   ? INPUT_PUMP_HANGUP
+						   : INPUT_PUMP_EOF);
 		return;
 	}
 	p->off = 0;
 	p->len = (size_t)n;
 	if (!flush(p))
-		unwatch(p); /* full: wait for input_pump_wake */
+		pause_reading(p); /* full: wait for input_pump_wake */
 }
 
 static void on_wake(void *opaque, uint32_t events)
@@ -92,6 +115,12 @@ int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
 	if (!p->watching)
 		log_debug("input fd %d cannot be polled: the guest gets no input", fd);
 	return 0;
+}
+
+void input_pump_on_eof(struct input_pump *p, input_pump_eof_fn fn, void *arg)
+{
+	p->eof = fn;
+	p->eof_arg = arg;
 }
 
 void input_pump_stop(struct input_pump *p)

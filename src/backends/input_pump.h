@@ -20,6 +20,19 @@
 
 /* Offers `len` bytes to the device; returns how many it took (0..len). */
 typedef size_t (*input_pump_push_fn)(void *sink, const uint8_t *buf, size_t len);
+/* How the input ended, for input_pump_eof_fn. */
+enum input_pump_end {
+	INPUT_PUMP_EOF,	   /* end of file: a socket peer shut down its writing side */
+	INPUT_PUMP_HANGUP, /* EPOLLHUP/EPOLLERR or a read error: the peer is gone */
+	/*
+	 * The peer hung up while the device was full: bytes still wait for
+	 * it. The pump reads on when woken, and reports the end again.
+	 */
+	INPUT_PUMP_HANGUP_WAITING,
+};
+
+/* The input ended; for INPUT_PUMP_EOF/HANGUP every byte read was taken first. */
+typedef void (*input_pump_eof_fn)(void *arg, enum input_pump_end end);
 
 struct input_pump {
 	struct event_loop *loop;
@@ -30,6 +43,9 @@ struct input_pump {
 	uint8_t buf[256];
 	size_t len, off; /* buf[off..len) is read but not yet taken */
 	bool watching;	 /* fd is in the epoll set */
+	bool hup_only;	 /* ... with no events asked: paused, watching for a hang-up */
+	input_pump_eof_fn eof; /* NULL: the end of input is silent */
+	void *eof_arg;
 };
 
 /*
@@ -40,6 +56,13 @@ struct input_pump {
 must_check int input_pump_start(struct input_pump *p, struct event_loop *loop, int fd,
 				input_pump_push_fn push, void *sink);
 void input_pump_stop(struct input_pump *p);
+/*
+ * Calls fn(arg, end) on the loop thread when the input ends; set after
+ * input_pump_start(), before the loop serves the fd. fn may stop the pump.
+ * With it, a full device no longer hides a hang-up: the fd stays watched
+ * (for EPOLLHUP only) while the pump waits.
+ */
+void input_pump_on_eof(struct input_pump *p, input_pump_eof_fn fn, void *arg);
 /* The device has room again. */
 void input_pump_wake(void *pump);
 

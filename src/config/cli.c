@@ -72,12 +72,17 @@ static int opt_mem(struct argparse_ctx *ctx, const char *value)
 
 /* ---- --serial ---- */
 
-enum { SK_TYPE, SK_HARDWARE, SK_NUM, SK_PATH, SK_CONSOLE, SK_EARLYCON, SK_STDIN };
+enum { SK_TYPE, SK_HARDWARE, SK_NUM, SK_PATH, SK_CONSOLE, SK_EARLYCON, SK_STDIN, SK_NAME };
 
 static const struct argparse_name serial_types[] = {
-    {"stdout", SERIAL_TYPE_STDOUT}, {"file", SERIAL_TYPE_FILE}, {"sink", SERIAL_TYPE_SINK}, {0}};
-static const char *const serial_types_later[] = {"syslog", "unix",	"unix-stream",
-						 "pty",	   "namedpipe", NULL};
+    {"stdout", SERIAL_TYPE_STDOUT},
+    {"file", SERIAL_TYPE_FILE},
+    {"sink", SERIAL_TYPE_SINK},
+    {"unix-stream", SERIAL_TYPE_UNIX_STREAM},
+    {"pty", SERIAL_TYPE_PTY},
+    {"dev", SERIAL_TYPE_DEV},
+    {0}};
+static const char *const serial_types_later[] = {"syslog", "unix", "namedpipe", NULL};
 static const struct argparse_name serial_hws[] = {
     {"serial", SERIAL_HW_UART},
     {"virtio-console", SERIAL_HW_VIRTIO_CONSOLE},
@@ -85,17 +90,42 @@ static const struct argparse_name serial_hws[] = {
     {0}};
 static const char *const serial_hws_later[] = {"debugcon", NULL};
 
+/* One --serial being parsed: the port, and which keys were given. */
+struct serial_parse {
+	struct serial_config sc;
+	bool num_given;
+};
+
+/* A port name becomes /dev/virtio-ports/NAME in the guest: printable, no '/'. */
+static int serial_name(struct argparse_ctx *ctx, struct serial_config *sc, const char *value)
+{
+	size_t len = value ? strlen(value) : 0;
+
+	if (len == 0 || len > SERIAL_NAME_MAX)
+		return argparse_fail(ctx, "invalid name: expected 1 to %d characters",
+				     SERIAL_NAME_MAX);
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] <= ' ' || value[i] > '~' || value[i] == '/')
+			return argparse_fail(ctx,
+					     "invalid name '%s': expected printable ASCII "
+					     "without spaces or '/'",
+					     value);
+	}
+	return argparse_string(ctx, &sc->name, value, "name=NAME");
+}
+
 static int serial_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
 		      void *out)
 {
-	struct serial_config *sc = out;
+	struct serial_parse *sp = out;
+	struct serial_config *sc = &sp->sc;
 	uint64_t num = 0;
 	int v;
 
 	switch (id) {
 	case SK_TYPE:
 		if (argparse_name(ctx, key, value, serial_types, serial_types_later,
-				  "stdout, file or sink", &v))
+				  "stdout, file, sink, unix-stream, pty or dev", &v))
 			return -EINVAL;
 		sc->type = (enum serial_type)v;
 		return 0;
@@ -109,25 +139,72 @@ static int serial_key(struct argparse_ctx *ctx, unsigned int id, const char *key
 		if (argparse_uint(ctx, key, value, 1, UINT8_MAX, &num)) /* crosvm: a u8 */
 			return -EINVAL;
 		sc->num = (unsigned int)num;
+		sp->num_given = true;
 		return 0;
 	case SK_PATH:
-		return argparse_string(ctx, &sc->path, value, "path=FILE");
+		return argparse_string(ctx, &sc->path, value, "path=PATH");
 	case SK_CONSOLE:
 		return argparse_bool(ctx, key, value, &sc->console);
 	case SK_EARLYCON:
 		return argparse_bool(ctx, key, value, &sc->earlycon);
+	case SK_NAME:
+		return serial_name(ctx, sc, value);
 	default: /* SK_STDIN */
 		return argparse_bool(ctx, key, value, &sc->stdin);
 	}
 }
 
+/* The types that are both ways (their own input) and virtio-console only. */
+static bool serial_type_is_channel(enum serial_type t)
+{
+	return t == SERIAL_TYPE_UNIX_STREAM || t == SERIAL_TYPE_PTY || t == SERIAL_TYPE_DEV;
+}
+
+static bool serial_type_has_path(enum serial_type t)
+{
+	return t == SERIAL_TYPE_FILE || t == SERIAL_TYPE_UNIX_STREAM || t == SERIAL_TYPE_DEV;
+}
+
+static const char *serial_type_name(enum serial_type t)
+{
+	for (const struct argparse_name *n = serial_types; n->name; n++)
+		if (n->value == (int)t)
+			return n->name;
+	return "?";
+}
+
+/* The host side rules of one --serial: path, name, input. */
+static int check_serial_host(struct argparse_ctx *ctx, const struct serial_config *sc)
+{
+	bool virtio = sc->hw == SERIAL_HW_VIRTIO_CONSOLE;
+
+	if (serial_type_has_path(sc->type) && !sc->path)
+		return argparse_fail(ctx, "type=%s needs path=%s", serial_type_name(sc->type),
+				     sc->type == SERIAL_TYPE_FILE ? "FILE"
+				     : sc->type == SERIAL_TYPE_DEV ? "DEVICE"
+								   : "SOCKET");
+	if (!serial_type_has_path(sc->type) && sc->path)
+		return argparse_fail(ctx, "path is only valid with type=file, unix-stream or dev");
+	if (!virtio && serial_type_is_channel(sc->type))
+		return argparse_fail(ctx,
+				     "type=%s needs hardware=virtio-console (a UART only "
+				     "writes to stdout, a file or a sink)",
+				     serial_type_name(sc->type));
+	if (!virtio && sc->name)
+		return argparse_fail(ctx, "name needs hardware=virtio-console (a named port)");
+	if (sc->stdin && serial_type_is_channel(sc->type))
+		return argparse_fail(ctx, "stdin cannot be given to type=%s: it reads its own input",
+				     serial_type_name(sc->type));
+	return 0;
+}
+
 /* The rules within one --serial; vm_config_add_serial() checks it against the others. */
 static int check_serial(struct argparse_ctx *ctx, const struct serial_config *sc)
 {
-	if (sc->type == SERIAL_TYPE_FILE && !sc->path)
-		return argparse_fail(ctx, "type=file needs path=FILE");
-	if (sc->type != SERIAL_TYPE_FILE && sc->path)
-		return argparse_fail(ctx, "path is only valid with type=file");
+	int ret = check_serial_host(ctx, sc);
+
+	if (ret)
+		return ret;
 	if (sc->hw == SERIAL_HW_UART && sc->num > SERIAL_MAX_COM)
 		return argparse_fail(
 		    ctx,
@@ -148,21 +225,28 @@ static int check_serial(struct argparse_ctx *ctx, const struct serial_config *sc
 static int opt_serial(struct argparse_ctx *ctx, const char *value)
 {
 	static const char *const keys[] = {"type",    "hardware", "num",   "path",
-					   "console", "earlycon", "stdin", NULL};
+					   "console", "earlycon", "stdin", "name", NULL};
 	static const char *const later[] = {
-	    "name",	     "input",	    "input-unix-stream", "out-timestamp",
-	    "debugcon-port", "pci-address", "max-queue-sizes",	 NULL};
+	    "input",	     "input-unix-stream", "out-timestamp", "debugcon-port",
+	    "pci-address", "max-queue-sizes",	  NULL};
 	static const struct keyval_schema schema = {keys, later, false};
-	struct serial_config sc = {.type = SERIAL_TYPE_SINK, .hw = SERIAL_HW_UART, .num = 1};
+	struct serial_parse sp = {
+	    .sc = {.type = SERIAL_TYPE_SINK, .hw = SERIAL_HW_UART, .num = 1}};
+	struct serial_config *sc = &sp.sc;
 	char msg[MSG_MAX];
-	int ret = argparse_list(ctx, value, &schema, serial_key, &sc);
+	int ret = argparse_list(ctx, value, &schema, serial_key, &sp);
 
+	/* A named channel without num goes after the numbered ports. */
+	if (!ret && !sp.num_given && sc->name && !sc->console)
+		sc->num = 0;
 	if (!ret)
-		ret = check_serial(ctx, &sc);
-	if (!ret && vm_config_add_serial(cfg_of(ctx), &sc, msg, sizeof(msg)))
+		ret = check_serial(ctx, sc);
+	if (!ret && vm_config_add_serial(cfg_of(ctx), sc, msg, sizeof(msg)))
 		ret = argparse_fail(ctx, "%s", msg);
-	if (ret)
-		free(sc.path);
+	if (ret) {
+		free(sc->path);
+		free(sc->name);
+	}
 	return ret;
 }
 
@@ -581,15 +665,25 @@ void cli_print_run_help(FILE *out)
 	    "\n"
 	    "--serial keys (comma-separated; a bare key means KEY=true):\n"
 	    "  type=stdout|file|sink           where the output goes (default sink)\n"
+	    "  type=unix-stream|pty|dev        virtio-console only: Cove listens on the socket\n"
+	    "                                  path=P (one client at a time), opens a new pty\n"
+	    "                                  (its path is printed), or the host character\n"
+	    "                                  device path=/dev/X in raw mode (both ways)\n"
 	    "  hardware=serial|virtio-console  a 16550 UART at COM<num>, or virtio-console "
 	    "(default serial)\n"
 	    "  num=N                           from 1; at most 4 with hardware=serial (default 1)\n"
-	    "  path=FILE                       the output file of type=file\n"
+	    "  path=PATH                       the file, socket or device of type=file,\n"
+	    "                                  unix-stream, dev\n"
+	    "  name=NAME                       virtio-console: a named channel, in the guest\n"
+	    "                                  /dev/virtio-ports/NAME (not a console unless\n"
+	    "                                  `console`; without num, after the numbered ports)\n"
 	    "  console                         the kernel's console: ttyS<num-1> or hvc<num-1>\n"
 	    "  earlycon                        also the early boot console (hardware=serial; "
 	    "one port at most)\n"
 	    "  stdin                           the port reads Cove's stdin (one port at most)\n"
 	    "Without any console, COM1 becomes type=stdout,console,stdin (as in crosvm).\n"
+	    "The virtio-console channel name=org.qemu.guest_agent.0 is the guest agent's; Cove\n"
+	    "adds it (with no host side) when it is not given.\n"
 	    "\n"
 	    "--block keys (after PATH, which may also be given as path=PATH):\n"
 	    "  ro                 read-only disk (default false)\n"

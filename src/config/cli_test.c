@@ -434,11 +434,11 @@ static void test_serial_bad(void **state)
 	(void)state;
 	assert_int_equal(RUN("--serial", "foo", "k"), -EINVAL);
 	assert_string_equal(err, "--serial: unknown key 'foo': expected type, hardware, num, path, "
-				 "console, earlycon, stdin");
+				 "console, earlycon, stdin, name");
 	expect_error(RUN("--serial", "type=stdout,foo=1", "k"), "--serial: unknown key 'foo'",
 		     NULL);
 	expect_error(RUN("--serial", "type=stdout,path=/tmp/x", "k"),
-		     "--serial: path is only valid with type=file", NULL);
+		     "--serial: path is only valid with type=file, unix-stream or dev", NULL);
 	expect_error(RUN("--serial", "type=file", "k"), "--serial: type=file needs path=FILE",
 		     NULL);
 	expect_error(RUN("--serial", "type=file,path=", "k"), "--serial: missing value", NULL);
@@ -462,9 +462,10 @@ static void test_serial_bad(void **state)
 			 "--serial=hardware=legacy-virtio-console", "k"),
 		     "hardware=virtio-console,num=1 is configured twice", NULL);
 	expect_error(RUN("--serial", "type=syslog", "k"),
-		     "--serial: type=syslog is not supported yet", "stdout, file or sink");
-	expect_error(RUN("--serial", "type=unix-stream,path=/s", "k"),
-		     "type=unix-stream is not supported yet", NULL);
+		     "--serial: type=syslog is not supported yet",
+		     "stdout, file, sink, unix-stream, pty or dev");
+	expect_error(RUN("--serial", "type=unix,path=/s", "k"), "type=unix is not supported yet",
+		     NULL);
 	expect_error(RUN("--serial", "type=bogus", "k"), "--serial: invalid value 'bogus' for type",
 		     NULL);
 	expect_error(RUN("--serial", "type", "k"), "--serial: key 'type' needs a value", NULL);
@@ -481,6 +482,81 @@ static void test_serial_bad(void **state)
 	expect_error(RUN("--serial", "type=stdout,,console", "k"), "--serial: empty item", NULL);
 	expect_error(RUN("--serial", "path=\"/tmp/x", "k"), "--serial: missing closing", NULL);
 	assert_int_equal(cfg.num_serials, 0);
+}
+
+/* Named channels on virtio-console: the issue's command lines. */
+static void test_serial_named_channels(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    RUN("--serial=type=stdout,hardware=virtio-console,console,stdin,num=1",
+		"--serial=type=unix-stream,path=/run/a.sock,hardware=virtio-console,"
+		"name=org.qemu.guest_agent.0",
+		"--serial=type=pty,hardware=virtio-console,name=org.test.pty",
+		"--serial=type=dev,path=/dev/ttyS1,hardware=virtio-console,name=uart,num=4",
+		"--serial=type=file,path=/tmp/f,hardware=virtio-console,name=con,console,num=3", "k"),
+	    0);
+	assert_int_equal(cfg.num_serials, 5);
+	assert_int_equal(cfg.serials[1].type, SERIAL_TYPE_UNIX_STREAM);
+	assert_string_equal(cfg.serials[1].path, "/run/a.sock");
+	assert_string_equal(cfg.serials[1].name, SERIAL_AGENT_PORT);
+	assert_int_equal(cfg.serials[1].num, 0); /* no num: after the numbered ports */
+	assert_false(cfg.serials[1].console);
+	assert_int_equal(cfg.serials[2].type, SERIAL_TYPE_PTY);
+	assert_null(cfg.serials[2].path);
+	assert_int_equal(cfg.serials[2].num, 0);
+	assert_int_equal(cfg.serials[3].type, SERIAL_TYPE_DEV);
+	assert_int_equal(cfg.serials[3].num, 4);
+	/* A named console keeps num's default and is hvc<num-1>. */
+	assert_true(cfg.serials[4].console);
+	assert_int_equal(cfg.serials[4].num, 3);
+	assert_int_equal(RUN("--serial=hardware=virtio-console,name=c,console", "k"), 0);
+	assert_int_equal(cfg.serials[0].num, 1);
+}
+
+static void test_serial_named_channels_bad(void **state)
+{
+	char longname[SERIAL_NAME_MAX + 8] = "name=";
+
+	(void)state;
+	expect_error(RUN("--serial", "type=unix-stream,hardware=virtio-console,name=a", "k"),
+		     "--serial: type=unix-stream needs path=SOCKET", NULL);
+	expect_error(RUN("--serial", "type=dev,hardware=virtio-console", "k"),
+		     "--serial: type=dev needs path=DEVICE", NULL);
+	expect_error(RUN("--serial", "type=pty,path=/dev/pts/1,hardware=virtio-console", "k"),
+		     "--serial: path is only valid with", NULL);
+	expect_error(RUN("--serial", "type=pty", "k"), "--serial: type=pty needs hardware=virtio-console",
+		     NULL);
+	expect_error(RUN("--serial", "type=unix-stream,path=/s", "k"),
+		     "--serial: type=unix-stream needs hardware=virtio-console", NULL);
+	expect_error(RUN("--serial", "name=x", "k"), "--serial: name needs hardware=virtio-console",
+		     NULL);
+	expect_error(RUN("--serial", "type=pty,hardware=virtio-console,stdin", "k"),
+		     "--serial: stdin cannot be given to type=pty", NULL);
+	expect_error(RUN("--serial", "hardware=virtio-console,name=a/b", "k"),
+		     "--serial: invalid name 'a/b'", "without spaces or '/'");
+	expect_error(RUN("--serial", "hardware=virtio-console,name=\"a b\"", "k"),
+		     "--serial: invalid name 'a b'", NULL);
+	expect_error(RUN("--serial", "hardware=virtio-console,name=", "k"), "--serial: ", NULL);
+	memset(longname + 5, 'n', SERIAL_NAME_MAX + 1);
+	longname[5 + SERIAL_NAME_MAX + 1] = '\0';
+	expect_error(RUN("--serial", "hardware=virtio-console", "--serial", longname, "k"),
+		     "--serial: invalid name: expected 1 to 127 characters", NULL);
+	expect_error(RUN("--serial", "hardware=virtio-console,name=a",
+			 "--serial=hardware=virtio-console,name=a", "k"),
+		     "--serial: name=a is given to two ports", NULL);
+	/* Two unnumbered channels do not collide on num. */
+	assert_int_equal(RUN("--serial", "hardware=virtio-console,name=a",
+			     "--serial=hardware=virtio-console,name=b", "k"),
+			 0);
+	/* A console after a named non-console port would not be hvc<num-1>. */
+	expect_error(RUN("--serial", "hardware=virtio-console,name=a,num=1",
+			 "--serial=type=stdout,hardware=virtio-console,console,num=2", "k"),
+		     "hardware=virtio-console,num=2 is a console after the named port num=1",
+		     "hvc1");
+	assert_int_equal(RUN("--serial", "hardware=virtio-console,name=a,num=2",
+			     "--serial=type=stdout,hardware=virtio-console,console,num=1", "k"),
+			 0);
 }
 
 static void test_serial_too_many(void **state)
@@ -835,6 +911,8 @@ int main(void)
 	    T(test_serial_defaults_and_values),
 	    T(test_default_serial_com1_taken),
 	    T(test_serial_bad),
+	    T(test_serial_named_channels),
+	    T(test_serial_named_channels_bad),
 	    T(test_serial_too_many),
 	    T(test_block_forms),
 	    T(test_block_root_cmdline),

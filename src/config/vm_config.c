@@ -31,8 +31,10 @@ void vm_config_free(struct vm_config *cfg)
 	free(cfg->initrd_path);
 	for (unsigned int i = 0; i < cfg->num_params; i++)
 		free(cfg->params[i]);
-	for (unsigned int i = 0; i < cfg->num_serials; i++)
+	for (unsigned int i = 0; i < cfg->num_serials; i++) {
 		free(cfg->serials[i].path);
+		free(cfg->serials[i].name);
+	}
 	for (unsigned int i = 0; i < cfg->num_disks; i++)
 		free(cfg->disks[i].path);
 	free(cfg->kvm_device);
@@ -50,10 +52,19 @@ static const struct serial_config *find_serial(const struct vm_config *cfg, enum
 					       unsigned int num)
 {
 	for (unsigned int i = 0; i < cfg->num_serials; i++) {
-		if (cfg->serials[i].hw == hw && cfg->serials[i].num == num)
+		if (num && cfg->serials[i].hw == hw && cfg->serials[i].num == num)
 			return &cfg->serials[i];
 	}
 	return NULL;
+}
+
+static bool name_taken(const struct vm_config *cfg, const char *name)
+{
+	for (unsigned int i = 0; name && i < cfg->num_serials; i++) {
+		if (cfg->serials[i].name && strcmp(cfg->serials[i].name, name) == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool any_serial(const struct vm_config *cfg, size_t flag_offset)
@@ -73,6 +84,10 @@ int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc, 
 	if (find_serial(cfg, sc->hw, sc->num)) {
 		snprintf(err, errlen, "hardware=%s,num=%u is configured twice",
 			 serial_hw_name(sc->hw), sc->num);
+		return -EINVAL;
+	}
+	if (name_taken(cfg, sc->name)) {
+		snprintf(err, errlen, "name=%s is given to two ports", sc->name);
 		return -EINVAL;
 	}
 	if (sc->stdin && ANY_SERIAL(cfg, stdin)) {
@@ -157,6 +172,36 @@ static int add_default_console(struct vm_config *cfg, char *err, size_t errlen)
 	return vm_config_add_serial(cfg, &com1, err, errlen);
 }
 
+/*
+ * A virtio-console port is a console unless it has a name and no `console`
+ * (the device's rule). Linux numbers hvc devices in port order, so a
+ * console port numbered after a non-console one would not be hvc<num-1>.
+ */
+static int check_hvc_order(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < cfg->num_serials; i++) {
+		const struct serial_config *named = &cfg->serials[i];
+
+		if (named->hw != SERIAL_HW_VIRTIO_CONSOLE || !named->name || named->console ||
+		    named->num == 0)
+			continue;
+		for (unsigned int j = 0; j < cfg->num_serials; j++) {
+			const struct serial_config *c = &cfg->serials[j];
+
+			if (c->hw != SERIAL_HW_VIRTIO_CONSOLE || (c->name && !c->console) ||
+			    c->num <= named->num)
+				continue;
+			snprintf(err, errlen,
+				 "hardware=virtio-console,num=%u is a console after the named "
+				 "port num=%u (name=%s): it would not be hvc%u; number the "
+				 "named port after the consoles or leave its num out",
+				 c->num, named->num, named->name, c->num - 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 {
 	int ret;
@@ -165,6 +210,9 @@ int vm_config_finish(struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "no kernel given");
 		return -EINVAL;
 	}
+	ret = check_hvc_order(cfg, err, errlen);
+	if (ret)
+		return ret;
 	ret = add_default_console(cfg, err, errlen);
 	if (ret)
 		return ret;

@@ -24,12 +24,17 @@
 #define BLOCK_SIZE_DEFAULT 512
 #define BLOCK_SIZE_MIN 512
 #define BLOCK_SIZE_MAX 65536
+#define SERIAL_NAME_MAX 127	/* a virtio-console port name (PORT_NAME payload) */
+#define SERIAL_AGENT_PORT "org.qemu.guest_agent.0" /* the guest agent's channel */
 
 /* Where a serial port's output goes (crosvm's `type=`). */
 enum serial_type {
 	SERIAL_TYPE_SINK, /* discard (crosvm's default type) */
 	SERIAL_TYPE_STDOUT,
 	SERIAL_TYPE_FILE, /* needs path */
+	SERIAL_TYPE_UNIX_STREAM, /* Cove listens on path, one client at a time */
+	SERIAL_TYPE_PTY,	 /* a new pseudo-terminal; its path is printed */
+	SERIAL_TYPE_DEV,	 /* a host character device at path, opened raw */
 };
 
 /* Which device model carries it (crosvm's `hardware=`). */
@@ -41,8 +46,14 @@ enum serial_hw {
 struct serial_config {
 	enum serial_type type;
 	enum serial_hw hw;
-	unsigned int num; /* 1-based: COM<num> or hvc<num-1> */
-	char *path;	  /* type=file */
+	/*
+	 * 1-based: COM<num> or virtio-console port num-1 (hvc<num-1> when it
+	 * is a console). 0 only for a named virtio-console port that is not a
+	 * console and had no num=: it goes after every numbered port.
+	 */
+	unsigned int num;
+	char *path;	  /* type=file, unix-stream, dev */
+	char *name;	  /* virtio-console port name (PORT_NAME); NULL: none */
 	bool console;	  /* console=ttyS<num-1> / hvc<num-1> */
 	bool earlycon;	  /* earlycon=uart8250,io,<port> (UART only) */
 	bool stdin;	  /* host stdin feeds this port */
@@ -101,10 +112,12 @@ void vm_config_free(struct vm_config *cfg);
 
 /*
  * Adds one serial port after checking it against the ports already there:
- * (hardware, num) unique, at most one with stdin, at most one with earlycon,
- * at most VM_CONFIG_MAX_SERIALS in all. The port itself must already be
- * valid on its own (num range, earlycon only on a UART, path iff type=file).
- * On success cfg owns sc->path; on failure the caller still does, and err
+ * (hardware, num) unique (num 0 excepted), names unique, at most one with
+ * stdin, at most one with earlycon, at most VM_CONFIG_MAX_SERIALS in all.
+ * The port itself must already be valid on its own (num range, earlycon
+ * only on a UART, path iff the type needs one, name only on virtio-console).
+ * On success cfg owns sc->path and sc->name; on failure the caller still
+ * does, and err
  * holds one line without an option-name prefix. Returns 0 or -EINVAL.
  */
 must_check int vm_config_add_serial(struct vm_config *cfg, const struct serial_config *sc,
@@ -131,6 +144,9 @@ void vm_config_block_name(unsigned int index, char name[8]);
  * has `console`, adds COM1 as type=stdout with console (and stdin unless
  * another port takes it) -- but only when COM1 is not configured already
  * (then the guest simply gets no console= parameter, as in crosvm).
+ * Checks that no virtio-console console port is numbered after a named port
+ * that is not a console (Linux numbers hvc devices in port order, so the
+ * console would not be hvc<num-1>).
  * Sets kvm_device to "/dev/kvm" when unset. Idempotent.
  * Returns 0, -EINVAL (no kernel, or no room for the default serial) or
  * -ENOMEM, with one line in err.

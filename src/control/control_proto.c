@@ -167,19 +167,30 @@ static int balloon_args(json_object *args, struct control_request *req, struct c
 
 static int agent_args(json_object *args, struct control_request *req, struct control_error *err)
 {
-	json_object *msg = NULL;
+	json_object *msg = NULL, *timeout = NULL;
 
 	if (args) {
 		json_object_object_foreach(args, key, val) {
-			if (strcmp(key, "message") != 0)
+			if (strcmp(key, "message") == 0)
+				msg = val;
+			else if (strcmp(key, "timeout") == 0)
+				timeout = val;
+			else
 				return fail(err, CONTROL_ERR_GENERIC,
 					    "'agent' has no argument '%.64s'", key);
-			msg = val;
 		}
 	}
 	if (!msg || !json_object_is_type(msg, json_type_object))
 		return fail(err, CONTROL_ERR_GENERIC,
 			    "'agent' takes 'message', a guest agent command object");
+	/* Seconds, as virsh qemu-agent-command --timeout; 0: the default. */
+	if (timeout && ((!json_object_is_type(timeout, json_type_int) &&
+			 !json_object_is_type(timeout, json_type_double)) ||
+			json_object_get_double(timeout) < 0 ||
+			json_object_get_double(timeout) > 3600))
+		return fail(err, CONTROL_ERR_GENERIC,
+			    "'timeout' must be a number of seconds from 0 to 3600");
+	req->agent_timeout_ms = timeout ? (int)(json_object_get_double(timeout) * 1000) : 0;
 	req->agent_message = json_object_get(msg);
 	return 0;
 }

@@ -33,7 +33,11 @@
 
 #define CONTROL_PROTOCOL_VERSION 1
 #define CONTROL_MAX_LINE 16384	/* one request, newline included */
-#define CONTROL_MAX_REPLY (256 * 1024) /* one message from the server, as a client accepts it */
+/*
+ * One message from the server, as a client accepts it: big enough for a
+ * guest agent answer (agent_proto.h: AGENT_REPLY_MAX) in its envelope.
+ */
+#define CONTROL_MAX_REPLY (64 * 1024 * 1024)
 #define CONTROL_MAX_DEPTH 16	/* JSON nesting accepted in a request */
 #define CONTROL_DESC_MAX 256	/* an error description, NUL included */
 
@@ -77,6 +81,7 @@ struct control_request {
 		} balloon;
 		json_object *agent_message; /* owned */
 	};
+	int agent_timeout_ms; /* agent: "timeout" (seconds) in ms; 0: the default */
 };
 
 /* The canonical name of a command ("status", ...). */

@@ -11,7 +11,8 @@
  *  - Every connection is non-blocking with its own buffers: requests of at
  *    most CONTROL_MAX_LINE bytes (a longer one is answered with an error and
  *    skipped up to its newline), answers and events queued up to
- *    CONTROL_MAX_OUTPUT bytes (a peer that reads nothing beyond that is
+ *    CONTROL_MAX_OUTPUT bytes, or one bigger message (a guest agent's
+ *    answer) into an empty queue (a peer that reads nothing beyond that is
  *    disconnected). At most CONTROL_MAX_CONNS connections at once.
  *  - Requests on one connection are handled one at a time, in order: while
  *    one is unanswered (struct control_call), the connection's later

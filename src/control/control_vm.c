@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "control/agent_vm.h"
 #include "control/control_server.h"
 #include "control/control_vm_json.h"
 #include "devices/virtio_balloon/virtio_balloon.h"
@@ -34,6 +35,7 @@ struct control_vm {
 	bool fds_watched;
 	bool powerdown_requested;
 	const char *exit_reason; /* set by quit and reset; NULL: the guest's doing */
+	struct agent_vm *agent;	 /* the guest agent endpoint; NULL: no channel */
 };
 
 /* ---- balloon statistics ---- */
@@ -240,8 +242,10 @@ static void on_request(void *opaque, struct control_call *call, const struct con
 			balloon_stats(cv, call);
 		break;
 	case CONTROL_CMD_AGENT:
+		agent_vm_request(cv->agent, call, req);
+		break;
 	case CONTROL_CMD_COUNT:
-		control_call_error(call, CONTROL_ERR_GENERIC, "no guest agent channel");
+		control_call_error(call, CONTROL_ERR_GENERIC, "no such command");
 		break;
 	}
 }
@@ -273,6 +277,7 @@ static int watch_fds(struct control_vm *cv)
 
 static void free_cv(struct control_vm *cv)
 {
+	agent_vm_free(cv->agent);
 	if (cv->fds_watched) {
 		event_loop_remove(&cv->vm->loop, cv->stats_event_fd);
 		event_loop_remove(&cv->vm->loop, cv->stats_timer_fd);
@@ -299,7 +304,13 @@ int control_vm_start(struct vm *vm)
 	err = watch_fds(cv);
 	if (err)
 		log_error("control socket: cannot set up its timers: %s", strerror(-err));
-	else
+	if (!err) {
+		err = agent_vm_new(vm, &cv->agent);
+		if (err)
+			log_error("control socket: cannot set up the guest agent endpoint: %s",
+				  strerror(-err));
+	}
+	if (!err)
 		err = control_server_open(&cv->srv, vm->cfg->socket_path, &vm->loop, &server_ops,
 					  cv, vm->cfg->name);
 	if (err) {
@@ -323,6 +334,8 @@ void control_vm_stop(struct vm *vm)
 	while (cv->num_waiting > 0)
 		control_call_error(cv->stats_waiting[--cv->num_waiting], CONTROL_ERR_GENERIC,
 				   "the VM is shutting down");
+	agent_vm_free(cv->agent);
+	cv->agent = NULL;
 	control_server_close(&cv->srv, "SHUTDOWN",
 			     control_vm_json_shutdown(vm->exit_status, cv->exit_reason));
 	free_cv(cv);

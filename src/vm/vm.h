@@ -23,6 +23,7 @@
 
 struct virtio_pci;
 struct virtio_balloon;
+struct virtio_console;
 struct control_vm;
 
 struct vcpu {
@@ -50,6 +51,7 @@ struct vm {
 	struct virtio_pci *virtio[VM_MAX_VIRTIO]; /* attached by devices/registry.c */
 	unsigned int num_virtio;
 	struct virtio_balloon *balloon; /* NULL with --no-balloon */
+	struct virtio_console *console; /* the guest agent's channel is on it; NULL: none */
 
 	struct vcpu vcpus[VM_CONFIG_MAX_CPUS];
 	unsigned int num_vcpus;

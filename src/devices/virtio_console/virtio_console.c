@@ -1,9 +1,10 @@
 /*
  * virtio-console, the device model (virtio 1.x section 5.3): configuration,
- * the control queues and their handshake (section 5.3.6.2), lifecycle, and
- * the registry entry that builds the device from the config's
- * hardware=virtio-console serials. The data path is virtio_console_io.c,
- * control message bytes virtio_console_ctrl.c. See virtio_console.h.
+ * the control queues and their handshake (section 5.3.6.2) and lifecycle.
+ * The data path is virtio_console_io.c, attached streams
+ * virtio_console_stream.c, control message bytes virtio_console_ctrl.c, the
+ * registry entry (ports and host sides from the config)
+ * virtio_console_host.c. See virtio_console.h.
  */
 #include "devices/virtio_console/virtio_console.h"
 
@@ -16,9 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "devices/registry.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
-#include "vm/vm.h"
 
 static struct virtio_console *to_console(struct virtio_device *vdev)
 {
@@ -177,8 +176,9 @@ static void port_open(struct virtio_console_port *p, uint16_t value)
 		return;
 	}
 	p->guest_open = value;
-	if (p->guest_open)
-		virtio_console_io_wake_input(p); /* input held back may go in now */
+	/* Input held back may go in now (or, from a gone stream, be dropped). */
+	if (p->guest_open || p->stream.peer_gone)
+		virtio_console_io_wake_input(p);
 }
 
 /* Guest-controlled: `buf` holds the first `len` bytes of one message. */
@@ -225,6 +225,18 @@ static void ctrl_tx(struct virtio_console *con)
 	flush_ctrl(con);
 }
 
+void virtio_console_update_connected(struct virtio_console_port *p)
+{
+	bool connected = p->base_connected || p->stream.attached;
+
+	if (p->host_connected == connected)
+		return;
+	p->host_connected = connected;
+	if (p->ready)
+		p->pending |= VIRTIO_CONSOLE_PEND_OPEN;
+	flush_ctrl(p->con);
+}
+
 void virtio_console_set_host_connected(struct virtio_console *con, unsigned int port,
 				       bool connected)
 {
@@ -232,12 +244,8 @@ void virtio_console_set_host_connected(struct virtio_console *con, unsigned int 
 
 	assert(port < con->nr_ports);
 	pthread_mutex_lock(&con->vdev.lock);
-	if (p->host_connected != connected) {
-		p->host_connected = connected;
-		if (p->ready)
-			p->pending |= VIRTIO_CONSOLE_PEND_OPEN;
-		flush_ctrl(con);
-	}
+	p->base_connected = connected;
+	virtio_console_update_connected(p);
 	pthread_mutex_unlock(&con->vdev.lock);
 }
 
@@ -297,15 +305,18 @@ static void queue_notify(struct virtio_device *vdev, unsigned int q)
 
 static void destroy_port(struct virtio_console_port *p)
 {
-	struct event_loop *loop = p->con->vdev.loop;
-
+	virtio_console_stream_destroy(p);
+	if (p->listener) {
+		unix_listener_close(p->listener);
+		free(p->listener);
+		p->listener = NULL;
+	}
 	if (p->pumping)
 		input_pump_stop(&p->pump);
 	p->pumping = false;
-	if (p->out_watched)
-		event_loop_remove(loop, chardev_fd(&p->out));
-	p->out_watched = false;
+	virtio_console_io_unwatch(p);
 	chardev_close(&p->out);
+	host_tty_close(&p->tty);
 	free(p->tx_chain);
 	free(p->name);
 }
@@ -339,7 +350,9 @@ static int init_port(struct virtio_console *con, unsigned int id,
 	p->con = con;
 	p->id = id;
 	p->is_console = spec->is_console;
-	p->host_connected = spec->host_connected;
+	p->host_connected = p->base_connected = spec->host_connected;
+	p->tty.fd = p->tty.hold_fd = -1;
+	p->stream.fd = -1;
 	p->out = spec->out;
 	chardev_init_sink(&spec->out); /* moved: the spec no longer owns it */
 	p->tx_chain = malloc(sizeof(*p->tx_chain));
@@ -375,6 +388,7 @@ int virtio_console_new(struct virtio_console_port_spec *specs, unsigned int nr_p
 	if (err)
 		goto free_con;
 	con->nr_ports = nr_ports;
+	con->agent_port = -1;
 	con->vdev.queue_max_size[VIRTIO_CONSOLE_CTRL_RXQ] = VIRTIO_CONSOLE_CTRL_QUEUE_SIZE;
 	con->vdev.queue_max_size[VIRTIO_CONSOLE_CTRL_TXQ] = VIRTIO_CONSOLE_CTRL_QUEUE_SIZE;
 	for (; ready < nr_ports && !err; ready++)
@@ -398,92 +412,4 @@ close_specs:
 void virtio_console_destroy(struct virtio_console *con)
 {
 	destroy(&con->vdev);
-}
-
-/* ---- registry entry ---- */
-
-static int open_output(struct chardev *out, const struct serial_config *s)
-{
-	int err = 0;
-
-	if (s->type == SERIAL_TYPE_STDOUT)
-		err = chardev_open_stdout(out);
-	else if (s->type == SERIAL_TYPE_FILE)
-		err = chardev_open_file(out, s->path);
-	else
-		chardev_init_sink(out);
-	if (err)
-		log_error("--serial: cannot open %s for hvc%u output: %s",
-			  s->type == SERIAL_TYPE_FILE ? s->path : "stdout", s->num - 1,
-			  strerror(-err));
-	return err;
-}
-
-/*
- * Fills specs[] from the config: one port per number up to the highest
- * virtio-console num, gaps as sink consoles. Returns the port count (0:
- * none configured) or -errno, with *stdin_port the port reading stdin (-1).
- */
-static int specs_from_config(const struct vm_config *cfg,
-			     struct virtio_console_port_spec *specs, int *stdin_port)
-{
-	unsigned int nr = 0;
-	int err = 0;
-
-	*stdin_port = -1;
-	for (unsigned int i = 0; i < cfg->num_serials; i++)
-		if (cfg->serials[i].hw == SERIAL_HW_VIRTIO_CONSOLE)
-			nr = MAX(nr, cfg->serials[i].num);
-	assert(nr <= VIRTIO_CONSOLE_MAX_PORTS); /* the parser bounds num */
-	for (unsigned int k = 0; k < nr; k++) {
-		specs[k] = (struct virtio_console_port_spec){ .is_console = true,
-							      .host_connected = true };
-		chardev_init_sink(&specs[k].out);
-	}
-	for (unsigned int i = 0; i < cfg->num_serials && !err; i++) {
-		const struct serial_config *s = &cfg->serials[i];
-
-		if (s->hw != SERIAL_HW_VIRTIO_CONSOLE)
-			continue;
-		err = open_output(&specs[s->num - 1].out, s);
-		if (s->stdin)
-			*stdin_port = (int)s->num - 1;
-	}
-	if (!err)
-		return (int)nr;
-	for (unsigned int k = 0; k < nr; k++)
-		chardev_close(&specs[k].out);
-	return err;
-}
-
-int virtio_console_create_all(struct vm *vm)
-{
-	struct virtio_console_port_spec specs[VIRTIO_CONSOLE_MAX_PORTS];
-	struct virtio_console *con;
-	int stdin_port;
-	int nr = specs_from_config(vm->cfg, specs, &stdin_port);
-	int err;
-
-	if (nr <= 0)
-		return nr;
-	err = virtio_console_new(specs, (unsigned int)nr, &vm->mem, &vm->loop, &con);
-	if (err) {
-		log_error("cannot create virtio-console: %s", strerror(-err));
-		return err;
-	}
-	if (stdin_port >= 0) {
-		err = virtio_console_pump_fd(con, (unsigned int)stdin_port, STDIN_FILENO);
-		if (err) {
-			log_error("cannot read stdin for hvc%d: %s", stdin_port, strerror(-err));
-			goto destroy_con;
-		}
-	}
-	err = vm_attach_virtio(vm, &con->vdev);
-	if (err)
-		goto destroy_con;
-	return 0;
-
-destroy_con:
-	virtio_console_destroy(con);
-	return err;
 }

@@ -13,6 +13,10 @@
  * The watch is added and removed on the event-loop thread only (transmit
  * runs from queue kicks, which the transport delivers there, and from the
  * watch itself), as the event loop requires.
+ *
+ * The active output is the attached stream's, else the base output; when
+ * it changes, a chain in progress continues on the new one. A stream's
+ * write errors are silent (its peer went away: its hang-up detaches it).
  */
 #include "devices/virtio_console/virtio_console.h"
 
@@ -26,6 +30,7 @@
 /* Writes what is left of the transmit chain. Returns 0 when all of it is out, or -errno. */
 static int write_chain(struct virtio_console_port *p)
 {
+	struct chardev *out = virtio_console_out(p);
 	const struct virtq_chain *c = p->tx_chain;
 	size_t skip = p->tx_off;
 
@@ -38,7 +43,7 @@ static int write_chain(struct virtio_console_port *p)
 		}
 		while (skip < v->iov_len) {
 			/* Guest-controlled: bytes only, passed through untouched. */
-			ssize_t n = chardev_write(&p->out, (const char *)v->iov_base + skip,
+			ssize_t n = chardev_write(out, (const char *)v->iov_base + skip,
 						  v->iov_len - skip);
 
 			if (n < 0)
@@ -51,9 +56,14 @@ static int write_chain(struct virtio_console_port *p)
 	return 0;
 }
 
+struct chardev *virtio_console_out(struct virtio_console_port *p)
+{
+	return p->stream.attached ? &p->stream.out : &p->out;
+}
+
 static void report_output_error(struct virtio_console_port *p, int err)
 {
-	if (p->out_error_logged)
+	if (p->out_error_logged || p->stream.attached)
 		return;
 	p->out_error_logged = true;
 	log_warn("%s port %u: writing to %s failed: %s; dropping its output",
@@ -70,18 +80,27 @@ static void on_writable(void *opaque, uint32_t events);
 static void watch_output(struct virtio_console_port *p)
 {
 	struct event_loop *loop = p->con->vdev.loop;
+	struct chardev *out = virtio_console_out(p);
 	int err;
 
 	if (p->out_watched || !loop)
 		return;
-	err = event_loop_add(loop, chardev_fd(&p->out), EPOLLOUT, on_writable, p);
+	err = event_loop_add(loop, chardev_fd(out), EPOLLOUT, on_writable, p);
 	p->out_watched = !err;
+	p->out_watch_fd = chardev_fd(out);
 	if (err && !p->out_watch_error_logged) {
 		p->out_watch_error_logged = true;
 		log_warn("%s port %u: cannot watch %s: %s; a full output waits for the next "
 			 "guest write",
-			 p->con->vdev.name, p->id, p->out.label, strerror(-err));
+			 p->con->vdev.name, p->id, out->label, strerror(-err));
 	}
+}
+
+void virtio_console_io_unwatch(struct virtio_console_port *p)
+{
+	if (p->out_watched)
+		event_loop_remove(p->con->vdev.loop, p->out_watch_fd);
+	p->out_watched = false;
 }
 
 /* Returns false if the chain must stay popped until the output drains. */
@@ -142,8 +161,7 @@ static void on_writable(void *opaque, uint32_t events)
 
 	(void)events;
 	pthread_mutex_lock(&vdev->lock);
-	event_loop_remove(vdev->loop, chardev_fd(&p->out));
-	p->out_watched = false;
+	virtio_console_io_unwatch(p);
 	if (p->tx_busy && virtio_dev_running(vdev))
 		virtio_console_io_tx(p); /* may watch again */
 	pthread_mutex_unlock(&vdev->lock);
@@ -151,7 +169,9 @@ static void on_writable(void *opaque, uint32_t events)
 
 void virtio_console_io_wake_input(struct virtio_console_port *p)
 {
-	if (p->input_wake)
+	if (p->stream.attached)
+		input_pump_wake(&p->stream.pump);
+	else if (p->input_wake)
 		p->input_wake(p->input_wake_arg);
 }
 
@@ -184,16 +204,31 @@ static size_t fill_rx(struct virtio_console_port *p, const uint8_t *buf, size_t 
 	return taken;
 }
 
+size_t virtio_console_io_receive(struct virtio_console_port *p, const uint8_t *buf, size_t len,
+				 bool from_stream)
+{
+	bool reader = virtio_dev_running(&p->con->vdev) && p->guest_open;
+
+	/* A gone writer's bytes that no guest process is there to read: dropped. */
+	if (from_stream && p->stream.peer_gone && !reader)
+		return len;
+	/* Held back until the guest opened the port: Linux drops input before. */
+	if (!reader)
+		return 0;
+	/* The base input waits while a stream has the port. */
+	if (from_stream != p->stream.attached)
+		return 0;
+	return fill_rx(p, buf, len);
+}
+
 size_t virtio_console_receive(void *port, const uint8_t *buf, size_t len)
 {
 	struct virtio_console_port *p = port;
 	struct virtio_device *vdev = &p->con->vdev;
-	size_t taken = 0;
+	size_t taken;
 
 	pthread_mutex_lock(&vdev->lock);
-	/* Held back until the guest opened the port: Linux drops input before. */
-	if (virtio_dev_running(vdev) && p->guest_open)
-		taken = fill_rx(p, buf, len);
+	taken = virtio_console_io_receive(p, buf, len, false);
 	pthread_mutex_unlock(&vdev->lock);
 	return taken;
 }
@@ -206,6 +241,19 @@ void virtio_console_set_input(struct virtio_console *con, unsigned int port,
 	con->ports[port].input_wake = wake;
 	con->ports[port].input_wake_arg = arg;
 	pthread_mutex_unlock(&con->vdev.lock);
+}
+
+int virtio_console_set_tty(struct virtio_console *con, unsigned int port, struct host_tty *tty)
+{
+	int err = virtio_console_pump_fd(con, port, tty->fd);
+
+	if (err) {
+		host_tty_close(tty);
+		return err;
+	}
+	con->ports[port].tty = *tty;
+	tty->fd = tty->hold_fd = -1;
+	return 0;
 }
 
 int virtio_console_pump_fd(struct virtio_console *con, unsigned int port, int fd)

@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -686,26 +689,530 @@ static void test_bad_construction(void **state)
 	close(p[0]);
 }
 
-/* The registry entry, up to the point where it would need a PCI bus. */
-static void test_create_all_from_config(void **state)
+/* ---- streams (virtio_console_stream.c) ---- */
+
+/* One pass of the event loop, as event_loop_run would dispatch it. */
+static void run_loop_once(struct fx *f, int timeout_ms)
 {
-	static struct vm vm; /* large: off the stack */
+	struct epoll_event evs[16];
+	int n = epoll_wait(f->loop.epfd, evs, 16, timeout_ms);
+
+	for (int i = 0; i < n; i++) {
+		struct event_handler *h = evs[i].data.ptr;
+
+		if (h && h->in_use)
+			h->fn(h->opaque, evs[i].events);
+	}
+}
+
+static void on_closed(void *opaque)
+{
+	(*(unsigned int *)opaque)++;
+}
+
+/* What virtio_console_host.c does with a listener's client. */
+static void attach_client(void *opaque, int fd)
+{
+	struct virtio_console_port *p = opaque;
+
+	assert_int_equal(virtio_console_attach_stream(p->con, p->id, fd, "client", NULL, NULL), 0);
+}
+
+/* A fixture whose port 1 is a named channel with no host side until a stream comes. */
+static struct fx *fx_stream(int sp[2])
+{
+	struct fx *f = fx_new(true, "org.test.chan");
+
+	virtio_console_set_host_connected(f->con, 1, false);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	start(f, true);
+	post_ctrl_rx(f, 32, 256);
+	send_ctrl(f, VIRTIO_CONSOLE_BAD_ID, VIRTIO_CONSOLE_DEVICE_READY, 1);
+	expect_ctrl(f, 0, VIRTIO_CONSOLE_PORT_ADD, 0, NULL);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_ADD, 0, NULL);
+	send_ctrl(f, 0, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(f, 0, VIRTIO_CONSOLE_CONSOLE_PORT, 1, NULL);
+	expect_ctrl(f, 0, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	send_ctrl(f, 1, VIRTIO_CONSOLE_PORT_READY, 1);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_NAME, 0, "org.test.chan");
+	expect_no_ctrl(f); /* no host side: no PORT_OPEN */
+	send_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1); /* a guest process opens the port */
+	return f;
+}
+
+static void guest_tx(struct fx *f, unsigned int port, const char *s)
+{
+	add_buf(f, virtio_console_txq(port), s, (uint32_t)strlen(s), false);
+	kick(f, virtio_console_txq(port));
+}
+
+/* The guest's next receive buffer on `port` must hold `want`. */
+static void expect_guest_rx(struct fx *f, unsigned int port, const char *want)
+{
+	struct vring_used_elem e;
+	char got[64] = { 0 };
+
+	assert_true(get_used(f, virtio_console_rxq(port), &e));
+	assert_int_equal(e.len, strlen(want));
+	assert_int_equal(guest_mem_read(&f->gm, f->buf[virtio_console_rxq(port)][e.id], got, e.len),
+			 0);
+	assert_string_equal(got, want);
+}
+
+static void expect_sock(int fd, const char *want)
+{
+	char got[64] = { 0 };
+	ssize_t n = recv(fd, got, sizeof(got) - 1, MSG_DONTWAIT);
+
+	if (!*want) {
+		assert_int_equal(n, -1);
+		assert_int_equal(errno, EAGAIN);
+		return;
+	}
+	assert_int_equal(n, strlen(want));
+	assert_string_equal(got, want);
+}
+
+static void test_stream_both_ways_and_port_open(void **state)
+{
+	int sp[2];
+	struct fx *f = fx_stream(sp);
+	struct vring_used_elem e;
+	unsigned int closed = 0;
+
+	(void)state;
+	/* Without a stream the guest's output goes to the base output. */
+	guest_tx(f, 1, "base");
+	read_output(f, 1, "base");
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", on_closed, &closed),
+			 0);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	guest_tx(f, 1, "to the client");
+	assert_true(get_used(f, virtio_console_txq(1), &e));
+	expect_sock(sp[1], "to the client");
+	read_output(f, 1, "");
+	/* The client's bytes reach the guest's receive buffers. */
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(send(sp[1], "from the client", 15, 0), 15);
+	run_loop_once(f, 1000);
+	expect_guest_rx(f, 1, "from the client");
+	/* Detached by its owner: PORT_OPEN(0), no closed() call, output back to base. */
+	virtio_console_detach_stream(f->con, 1);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	assert_int_equal(closed, 0);
+	assert_int_equal(recv(sp[1], (char[4]){ 0 }, 4, 0), 0); /* closed on our side */
+	guest_tx(f, 1, "again");
+	read_output(f, 1, "again");
+	close(sp[1]);
+	assert_false(f->con->vdev.needs_reset);
+	fx_free(f);
+}
+
+static void test_stream_hangup_and_half_close(void **state)
+{
+	int sp[2];
+	struct fx *f = fx_stream(sp);
+	unsigned int closed = 0;
+
+	(void)state;
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", on_closed, &closed),
+			 0);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	/* The peer stops writing: still attached, still written to. */
+	assert_int_equal(shutdown(sp[1], SHUT_WR), 0);
+	run_loop_once(f, 1000);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	expect_no_ctrl(f);
+	guest_tx(f, 1, "reply");
+	expect_sock(sp[1], "reply");
+	/* Then it hangs up: detached, closed() called once, the guest told. */
+	close(sp[1]);
+	run_loop_once(f, 1000);
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	assert_int_equal(closed, 1);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	/* A new stream may come; a hang-up without half-close detaches at once. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", on_closed, &closed),
+			 0);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	close(sp[1]);
+	run_loop_once(f, 1000);
+	assert_int_equal(closed, 2);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	fx_free(f);
+}
+
+static void test_stream_busy_and_base_input_held(void **state)
+{
+	int sp[2], other[2];
+	struct fx *f = fx_stream(sp);
+	struct virtio_console_port *p1 = &f->con->ports[1];
+
+	(void)state;
+	virtio_console_set_input(f->con, 1, count_wake, f);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", NULL, NULL), 0);
+	/* One stream at a time: the second fd is refused and closed. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, other), 0);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, other[0], "x", NULL, NULL),
+			 -EBUSY);
+	assert_int_equal(fcntl(other[0], F_GETFD), -1);
+	assert_int_equal(recv(other[1], (char[4]){ 0 }, 4, 0), 0);
+	close(other[1]);
+	/* The base input waits while the stream has the port, and is woken after. */
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(virtio_console_receive(p1, (const uint8_t *)"base", 4), 0);
+	f->wakes = 0;
+	virtio_console_detach_stream(f->con, 1);
+	assert_int_equal(f->wakes, 1);
+	assert_int_equal(virtio_console_receive(p1, (const uint8_t *)"base", 4), 4);
+	expect_guest_rx(f, 1, "base");
+	close(sp[1]);
+	fx_free(f);
+}
+
+/* A chain stalled on a full base output moves on to a stream attached meanwhile. */
+static void test_stream_takes_over_stalled_chain(void **state)
+{
+	int sp[2];
+	struct fx *f = fx_stream(sp);
+	struct vring_used_elem e;
+	char chunk[4096];
+
+	(void)state;
+	memset(chunk, 'x', sizeof(chunk));
+	assert_true(fcntl(f->out[1][1], F_SETPIPE_SZ, 4096) >= 4096);
+	while (write(f->out[1][1], chunk, sizeof(chunk)) > 0)
+		;
+	guest_tx(f, 1, "stalled");
+	assert_false(get_used(f, virtio_console_txq(1), &e));
+	assert_true(f->con->ports[1].out_watched);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", NULL, NULL), 0);
+	assert_true(get_used(f, virtio_console_txq(1), &e));
+	expect_sock(sp[1], "stalled");
+	assert_false(f->con->ports[1].out_watched); /* the base output's watch is gone */
+	close(sp[1]);
+	fx_free(f);
+}
+
+/* A client that never reads: that port's output waits, nothing is lost, port 0 flows. */
+static void test_stream_flood_stalls_only_its_port(void **state)
+{
+	int sp[2];
+	struct fx *f = fx_stream(sp);
+	struct vring_used_elem e;
+	static char chunk[4000];
+	char drain[65536];
+	size_t sent = 0, got = 0;
+	unsigned int used = 0;
+	struct virtq_driver_seg seg = { 0, sizeof(chunk), false };
+
+	(void)state;
+	memset(chunk, 'f', sizeof(chunk));
+	assert_int_equal(setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &(int){ 8192 }, sizeof(int)), 0);
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "test", NULL, NULL), 0);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	seg.gpa = virtq_driver_alloc(&f->drv[virtio_console_txq(1)], sizeof(chunk));
+	assert_int_equal(guest_mem_write(&f->gm, seg.gpa, chunk, sizeof(chunk)), 0);
+	for (int i = 0; i < 48; i++) {
+		assert_true(virtq_driver_add(&f->drv[virtio_console_txq(1)], &seg, 1, false) >= 0);
+		sent += sizeof(chunk);
+	}
+	kick(f, virtio_console_txq(1));
+	while (get_used(f, virtio_console_txq(1), &e))
+		used++;
+	assert_true(used < 48); /* the socket filled up: the rest waits */
+	assert_true(f->con->ports[1].out_watched);
+	guest_tx(f, 0, "port 0 still works");
+	read_output(f, 0, "port 0 still works");
+	/* The client reads: everything arrives, in order. */
+	while (got < sent) {
+		ssize_t n = recv(sp[1], drain, sizeof(drain), MSG_DONTWAIT);
+
+		if (n > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				assert_int_equal(drain[i], 'f');
+			got += (size_t)n;
+			continue;
+		}
+		run_loop_once(f, 1000);
+	}
+	assert_int_equal(got, sent);
+	while (get_used(f, virtio_console_txq(1), &e))
+		used++;
+	assert_int_equal(used, 48);
+	close(sp[1]);
+	fx_free(f);
+}
+
+/* Cove's own session, then a user's client on the port's socket: turns. */
+static void test_stream_session_then_listener_client(void **state)
+{
+	int sp[2], c;
+	struct fx *f = fx_stream(sp);
+	struct virtio_console_port *p1 = &f->con->ports[1];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/cove-turns-XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
+	p1->listener = calloc(1, sizeof(*p1->listener));
+	assert_int_equal(unix_listener_open(p1->listener, sa.sun_path, &f->loop, attach_client, p1),
+			 0);
+	/* A session: both ways, then detached. */
+	assert_int_equal(virtio_console_attach_stream(f->con, 1, sp[0], "session", NULL, NULL), 0);
+	assert_true(p1->listener->paused);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(send(sp[1], "sync", 4, 0), 4);
+	run_loop_once(f, 1000);
+	expect_guest_rx(f, 1, "sync");
+	guest_tx(f, 1, "answer");
+	expect_sock(sp[1], "answer");
+	virtio_console_detach_stream(f->con, 1);
+	close(sp[1]);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	assert_false(p1->listener->paused);
+	/* A client of the socket: accepted, both ways. */
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 1000);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	assert_int_equal(send(c, "client", 6, 0), 6);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	expect_guest_rx(f, 1, "client");
+	guest_tx(f, 1, "to-client");
+	expect_sock(c, "to-client");
+	/* It hangs up while its last bytes wait for a guest buffer: they are delivered first. */
+	assert_int_equal(send(c, "unread", 6, 0), 6);
+	run_loop_once(f, 200);
+	close(c);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	assert_true(p1->stream.peer_gone);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	add_buf(f, virtio_console_rxq(1), NULL, 64, true);
+	kick(f, virtio_console_rxq(1));
+	for (int i = 0; i < 3 && virtio_console_stream_attached(f->con, 1); i++)
+		run_loop_once(f, 500);
+	expect_guest_rx(f, 1, "unread");
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	/* Again, but the guest closes the port instead: dropped, detached. */
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 1000);
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL);
+	assert_int_equal(send(c, "never read", 10, 0), 10);
+	run_loop_once(f, 200);
+	close(c);
+	for (int i = 0; i < 3; i++)
+		run_loop_once(f, 200);
+	assert_true(virtio_console_stream_attached(f->con, 1));
+	send_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0);
+	for (int i = 0; i < 3 && virtio_console_stream_attached(f->con, 1); i++)
+		run_loop_once(f, 500);
+	assert_false(virtio_console_stream_attached(f->con, 1));
+	expect_ctrl(f, 1, VIRTIO_CONSOLE_PORT_OPEN, 0, NULL);
+	assert_false(p1->listener->paused);
+	fx_free(f); /* closes the listener */
+	rmdir(dir);
+}
+
+/* ---- the registry entry (virtio_console_host.c), without a bus ---- */
+
+static struct virtio_console *from_config(struct fx *f, struct vm_config *cfg)
+{
+	struct virtio_console *con = NULL;
+
+	assert_int_equal(virtio_console_from_config(cfg, &f->gm, &f->loop, &con), 0);
+	return con;
+}
+
+/* A bare fixture: guest memory and a loop, the device made from a config. */
+static struct fx *fx_bare(void)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	guest_mem_init(&f->gm);
+	assert_int_equal(guest_mem_add(&f->gm, 0, 4 * 1024 * 1024), 0);
+	assert_int_equal(event_loop_init(&f->loop), 0);
+	f->has_loop = true;
+	return f;
+}
+
+static void fx_bare_free(struct fx *f)
+{
+	if (f->con)
+		virtio_console_destroy(f->con);
+	event_loop_destroy(&f->loop);
+	guest_mem_destroy(&f->gm);
+	free(f);
+}
+
+static void add_serial(struct vm_config *cfg, struct serial_config sc)
+{
+	char err[128];
+
+	sc.hw = SERIAL_HW_VIRTIO_CONSOLE;
+	assert_int_equal(vm_config_add_serial(cfg, &sc, err, sizeof(err)), 0);
+}
+
+static void expect_port(struct virtio_console *con, unsigned int k, const char *name,
+			bool console, bool connected)
+{
+	struct virtio_console_port *p = &con->ports[k];
+
+	assert_true(k < con->nr_ports);
+	if (name)
+		assert_string_equal(p->name, name);
+	else
+		assert_null(p->name);
+	assert_int_equal(p->is_console, console);
+	assert_int_equal(p->host_connected, connected);
+}
+
+static void test_from_config_layout(void **state)
+{
+	struct fx *f = fx_bare();
 	struct vm_config cfg;
-	struct serial_config uart = { .type = SERIAL_TYPE_STDOUT, .hw = SERIAL_HW_UART, .num = 1 };
-	struct serial_config hvc = { .type = SERIAL_TYPE_FILE,
-				     .hw = SERIAL_HW_VIRTIO_CONSOLE,
-				     .num = 2,
-				     .path = "/nonexistent-dir/hvc1" };
+
+	(void)state;
+	/* No virtio-console serial at all: the agent's channel alone. */
+	vm_config_init(&cfg);
+	f->con = from_config(f, &cfg);
+	assert_int_equal(f->con->nr_ports, 1);
+	expect_port(f->con, 0, SERIAL_AGENT_PORT, false, true);
+	assert_int_equal(f->con->agent_port, 0);
+	assert_true(f->con->agent_internal);
+	virtio_console_destroy(f->con);
+	/* hvc1 numbered (hvc0 a sink gap), a named num=3, two unnumbered, then the agent. */
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_SINK, .num = 2 });
+	add_serial(&cfg, (struct serial_config){ .num = 0, .name = strdup("late.a") });
+	add_serial(&cfg, (struct serial_config){ .num = 3, .name = strdup("n3") });
+	add_serial(&cfg, (struct serial_config){ .num = 0, .name = strdup("late.b"),
+						  .type = SERIAL_TYPE_STDOUT });
+	f->con = from_config(f, &cfg);
+	assert_int_equal(f->con->nr_ports, 6);
+	expect_port(f->con, 0, NULL, true, true);
+	expect_port(f->con, 1, NULL, true, true);
+	expect_port(f->con, 2, "n3", false, true);
+	expect_port(f->con, 3, "late.a", false, true);
+	expect_port(f->con, 4, "late.b", false, true);
+	expect_port(f->con, 5, SERIAL_AGENT_PORT, false, true);
+	assert_int_equal(f->con->agent_port, 5);
+	fx_bare_free(f);
+	vm_config_free(&cfg);
+}
+
+static void test_from_config_unix_stream(void **state)
+{
+	struct fx *f = fx_bare();
+	struct vm_config cfg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/cove-chan-XXXXXX";
+	int c1, c2;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/agent.sock", dir);
+	vm_config_init(&cfg);
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_UNIX_STREAM,
+						  .path = strdup(sa.sun_path),
+						  .name = strdup(SERIAL_AGENT_PORT) });
+	f->con = from_config(f, &cfg);
+	assert_int_equal(f->con->nr_ports, 1); /* the user's agent port: none added */
+	assert_int_equal(f->con->agent_port, 0);
+	assert_false(f->con->agent_internal);
+	expect_port(f->con, 0, SERIAL_AGENT_PORT, false, false);
+	/* Two clients: the first is attached, the second waits for it to go. */
+	c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(c1, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 1000);
+	assert_true(virtio_console_stream_attached(f->con, 0));
+	assert_true(f->con->ports[0].host_connected);
+	assert_int_equal(connect(c2, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	run_loop_once(f, 100);
+	assert_true(f->con->ports[0].listener->paused);
+	close(c1);
+	run_loop_once(f, 1000); /* hang-up: detached, listener resumed */
+	assert_false(f->con->ports[0].host_connected);
+	assert_false(f->con->ports[0].listener->paused);
+	run_loop_once(f, 1000); /* the waiting client is accepted */
+	assert_true(virtio_console_stream_attached(f->con, 0));
+	close(c2);
+	fx_bare_free(f);
+	assert_int_equal(access(sa.sun_path, F_OK), -1); /* the socket is removed */
+	rmdir(dir);
+	vm_config_free(&cfg);
+}
+
+static void test_from_config_pty_and_dev(void **state)
+{
+	struct fx *f = fx_bare();
+	struct vm_config cfg;
+	struct host_tty peer;
+	struct termios t;
+
+	(void)state;
+	/* A host "UART": the slave of a pty the test holds. */
+	assert_int_equal(host_tty_open_pty(&peer), 0);
+	vm_config_init(&cfg);
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_PTY, .name = strdup("p") });
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_DEV, .name = strdup("d"),
+						  .path = strdup(peer.path) });
+	f->con = from_config(f, &cfg);
+	assert_true(f->con->ports[0].tty.fd >= 0);
+	assert_int_equal(strncmp(f->con->ports[0].tty.path, "/dev/pts/", 9), 0);
+	assert_true(f->con->ports[0].pumping);
+	assert_true(f->con->ports[1].tty.fd >= 0);
+	assert_int_equal(tcgetattr(f->con->ports[1].tty.fd, &t), 0);
+	assert_false(t.c_lflag & (ICANON | ECHO)); /* raw */
+	expect_port(f->con, 0, "p", false, true);
+	expect_port(f->con, 1, "d", false, true);
+	fx_bare_free(f);
+	host_tty_close(&peer);
+	vm_config_free(&cfg);
+}
+
+static void test_from_config_errors(void **state)
+{
+	struct fx *f = fx_bare();
+	struct vm_config cfg;
+	struct virtio_console *con = NULL;
 
 	(void)state;
 	vm_config_init(&cfg);
-	vm.cfg = &cfg;
-	cfg.serials[cfg.num_serials++] = uart;
-	assert_int_equal(virtio_console_create_all(&vm), 0); /* nothing to create */
-	cfg.serials[cfg.num_serials++] = hvc;
-	assert_int_equal(virtio_console_create_all(&vm), -ENOENT);
-	cfg.num_serials = 0; /* the config does not own these strings */
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_FILE, .num = 2,
+						  .path = strdup("/nonexistent-dir/hvc1") });
+	assert_int_equal(virtio_console_from_config(&cfg, &f->gm, &f->loop, &con), -ENOENT);
 	vm_config_free(&cfg);
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_DEV,
+						  .path = strdup("/dev/nonexistent-tty") });
+	assert_int_equal(virtio_console_from_config(&cfg, &f->gm, &f->loop, &con), -ENOENT);
+	vm_config_free(&cfg);
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_DEV,
+						  .path = strdup("/etc/hostname") });
+	assert_int_equal(virtio_console_from_config(&cfg, &f->gm, &f->loop, &con), -EINVAL);
+	vm_config_free(&cfg);
+	add_serial(&cfg, (struct serial_config){ .type = SERIAL_TYPE_UNIX_STREAM,
+						  .path = strdup("/nonexistent-dir/s") });
+	assert_int_equal(virtio_console_from_config(&cfg, &f->gm, &f->loop, &con), -ENOENT);
+	assert_null(con);
+	vm_config_free(&cfg);
+	fx_bare_free(f);
 }
 
 int main(void)
@@ -726,7 +1233,16 @@ int main(void)
 		cmocka_unit_test(test_reset_restarts_handshake),
 		cmocka_unit_test(test_without_multiport),
 		cmocka_unit_test(test_bad_construction),
-		cmocka_unit_test(test_create_all_from_config),
+		cmocka_unit_test(test_stream_both_ways_and_port_open),
+		cmocka_unit_test(test_stream_hangup_and_half_close),
+		cmocka_unit_test(test_stream_busy_and_base_input_held),
+		cmocka_unit_test(test_stream_takes_over_stalled_chain),
+		cmocka_unit_test(test_stream_flood_stalls_only_its_port),
+		cmocka_unit_test(test_stream_session_then_listener_client),
+		cmocka_unit_test(test_from_config_layout),
+		cmocka_unit_test(test_from_config_unix_stream),
+		cmocka_unit_test(test_from_config_pty_and_dev),
+		cmocka_unit_test(test_from_config_errors),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
