@@ -29,6 +29,7 @@
 #include "base/log.h"
 #include "devices/virtio_balloon/virtio_balloon.h"
 #include "fuzz.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define MEM (2 * 1024 * 1024)
@@ -39,28 +40,13 @@
 #define DATA_PAGES 256
 
 struct session {
+	struct virtio_test_transport irqs; /* interrupts are only counted */
 	struct guest_mem gm;
 	struct virtio_balloon *b;
 	struct virtq_driver drv[VIRTIO_BALLOON_NUM_QUEUES];
 	unsigned int nq;
 	int stats_q, report_q;
 	bool rings_hit; /* the guest discarded part of its own rings */
-};
-
-static void no_irq(struct virtio_device *vdev, unsigned int q)
-{
-	(void)vdev;
-	(void)q;
-}
-
-static void no_config_irq(struct virtio_device *vdev)
-{
-	(void)vdev;
-}
-
-static const struct virtio_transport_ops transport = {
-	.notify_queue = no_irq,
-	.notify_config = no_config_irq,
 };
 
 static void on_stats(void *opaque, const struct virtio_balloon_info *info)
@@ -85,7 +71,7 @@ static struct session *session_get(void)
 	guest_mem_init(&s->gm);
 	if (guest_mem_add(&s->gm, 0, MEM) || virtio_balloon_new(&s->gm, NULL, &opts, &s->b))
 		abort();
-	s->b->vdev.transport = &transport;
+	virtio_test_transport_attach(&s->b->vdev, &s->irqs);
 	s->b->stats_fn = on_stats; /* the lock is held throughout: set it directly */
 	return s;
 }

@@ -28,6 +28,7 @@
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
 #include "fuzz.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define NR_PORTS 3
@@ -36,26 +37,11 @@
 #define RING_SPAN 0x8000ULL
 
 struct session {
+	struct virtio_test_transport irqs; /* interrupts are only counted */
 	struct guest_mem gm;
 	struct virtio_console *con;
 	struct virtq_driver drv[NQ];
 	uint64_t buf[NQ][QSIZE];
-};
-
-static void no_irq(struct virtio_device *vdev, unsigned int q)
-{
-	(void)vdev;
-	(void)q;
-}
-
-static void no_config_irq(struct virtio_device *vdev)
-{
-	(void)vdev;
-}
-
-static const struct virtio_transport_ops transport = {
-	.notify_queue = no_irq,
-	.notify_config = no_config_irq,
 };
 
 static void check_parser(const uint8_t *data, size_t size)
@@ -95,7 +81,7 @@ static struct session *session_get(void)
 	}
 	if (virtio_console_new(specs, NR_PORTS, &s->gm, NULL, &s->con))
 		abort();
-	s->con->vdev.transport = &transport;
+	virtio_test_transport_attach(&s->con->vdev, &s->irqs);
 	return s;
 }
 
