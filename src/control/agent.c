@@ -27,12 +27,9 @@ static void arm_timer(struct agent *a, int ms)
 		log_warn("agent: cannot arm its timer: %s", strerror(errno));
 }
 
-/* Ends the session of queue[head] and answers it; then the next one starts. */
-static void finish(struct agent *a, json_object *reply, const char *error)
+/* Lets go of the channel of the current session, if any. */
+static void close_session(struct agent *a)
 {
-	struct agent_request r = a->queue[a->head];
-
-	arm_timer(a, 0);
 	if (a->fd >= 0) {
 		event_loop_remove(a->loop, a->fd);
 		close(a->fd);
@@ -40,10 +37,25 @@ static void finish(struct agent *a, json_object *reply, const char *error)
 		a->ops->detach(a->chan);
 	}
 	agent_scan_clear(&a->scan);
+}
+
+/* Takes queue[head] off the queue and answers it. */
+static void answer_head(struct agent *a, json_object *reply, const char *error)
+{
+	struct agent_request r = a->queue[a->head];
+
 	a->head = (a->head + 1) % AGENT_QUEUE_MAX;
 	a->count--;
 	json_object_put(r.cmd);
 	r.done(r.opaque, reply, error);
+}
+
+/* Ends the session of queue[head] and answers it; then the next one starts. */
+static void finish(struct agent *a, json_object *reply, const char *error)
+{
+	arm_timer(a, 0);
+	close_session(a);
+	answer_head(a, reply, error);
 	start_next(a);
 }
 
@@ -281,22 +293,10 @@ int agent_init(struct agent *a, struct event_loop *loop, const struct agent_chan
 
 void agent_destroy(struct agent *a)
 {
-	while (a->count > 0) {
-		/* finish() would start the next session: empty the queue first. */
-		struct agent_request r = a->queue[a->head];
-
-		a->head = (a->head + 1) % AGENT_QUEUE_MAX;
-		a->count--;
-		json_object_put(r.cmd);
-		r.done(r.opaque, NULL, "the VM is shutting down");
-	}
-	if (a->fd >= 0) {
-		event_loop_remove(a->loop, a->fd);
-		close(a->fd);
-		a->fd = -1;
-		a->ops->detach(a->chan);
-	}
-	agent_scan_clear(&a->scan);
+	/* finish() would start the next session: empty the queue first. */
+	while (a->count > 0)
+		answer_head(a, NULL, "the VM is shutting down");
+	close_session(a);
 	if (a->timer_watched)
 		event_loop_remove(a->loop, a->timer_fd);
 	close(a->timer_fd);

@@ -204,19 +204,24 @@ static void data_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 	pthread_mutex_unlock(&k->lock);
 }
 
-static void data_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+/* Feeds each byte to handle() under the lock; a reset it asks for is requested after. */
+static void write_bytes(struct i8042 *k, const uint8_t *in, uint32_t len,
+			bool (*handle)(struct i8042 *k, uint8_t byte))
 {
-	struct i8042 *k = opaque;
-	const uint8_t *in = data;
 	bool reset = false;
 
-	(void)offset;
 	pthread_mutex_lock(&k->lock);
 	for (uint32_t i = 0; i < len; i++)
-		if (do_data(k, in[i]))
+		if (handle(k, in[i]))
 			reset |= claim_reset(k);
 	pthread_mutex_unlock(&k->lock);
 	request_reset(k, reset);
+}
+
+static void data_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	(void)offset;
+	write_bytes(opaque, data, len, do_data);
 }
 
 static void cmd_read(void *opaque, uint64_t offset, void *data, uint32_t len)
@@ -231,17 +236,8 @@ static void cmd_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 
 static void cmd_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
 {
-	struct i8042 *k = opaque;
-	const uint8_t *in = data;
-	bool reset = false;
-
 	(void)offset;
-	pthread_mutex_lock(&k->lock);
-	for (uint32_t i = 0; i < len; i++)
-		if (do_command(k, in[i]))
-			reset |= claim_reset(k);
-	pthread_mutex_unlock(&k->lock);
-	request_reset(k, reset);
+	write_bytes(opaque, data, len, do_command);
 }
 
 const struct bus_ops i8042_data_ops = { .read = data_read, .write = data_write };
