@@ -77,6 +77,8 @@ struct hv_vm_ops {
 	int (*set_irq_line)(struct hv_vm *vm, uint32_t gsi, bool level);
 	/* Signals `fd` (an eventfd) on guest writes of `len` bytes to `addr`. */
 	int (*add_ioeventfd)(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd);
+	/* Undoes add_ioeventfd with the same arguments. */
+	int (*remove_ioeventfd)(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd);
 	/* Raises `gsi` whenever `fd` (an eventfd) is signalled. */
 	int (*add_irqfd)(struct hv_vm *vm, uint32_t gsi, int fd);
 	/*

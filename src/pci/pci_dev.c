@@ -91,6 +91,8 @@ uint32_t pci_dev_cfg_read(struct pci_dev *dev, uint32_t offset, uint32_t len)
 {
 	if (offset >= PCI_CFG_SPACE_SIZE)
 		return 0; /* no extended capabilities */
+	if (dev->cfg_reading)
+		dev->cfg_reading(dev, offset, len);
 	return pci_dev_cfg_get(dev, offset, len);
 }
 

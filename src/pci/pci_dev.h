@@ -50,6 +50,12 @@ struct pci_dev {
 	 * thread with the bus lock held.
 	 */
 	void (*cfg_written)(struct pci_dev *dev, uint32_t offset, uint32_t len);
+	/*
+	 * Called before the guest reads config bytes [offset, offset+len), so
+	 * that registers backed by something else can be refreshed in `cfg`;
+	 * may be NULL. Same thread and lock as cfg_written.
+	 */
+	void (*cfg_reading)(struct pci_dev *dev, uint32_t offset, uint32_t len);
 	void *opaque;
 };
 

@@ -9,6 +9,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -160,7 +161,80 @@ static const struct virtio_transport_ops pci_transport_ops = {
 	.notify_config = notify_config,
 };
 
-/* Config-space writes (bus lock held): MSI-X enable and function mask. */
+/* ---- the PCI configuration access window (section 4.1.4.9) ---- */
+
+#define PCI_CFG_DATA offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
+
+static bool touches(uint32_t offset, uint32_t len, uint32_t start, uint32_t size)
+{
+	return offset < start + size && start < offset + len;
+}
+
+/*
+ * Guest-controlled: the window's BAR, offset and length. The driver must
+ * name 1, 2 or 4 aligned bytes inside BAR 0; anything else reads as zero
+ * and writes nothing (the spec leaves it undefined).
+ */
+static bool window(const struct virtio_pci *vp, uint32_t *offset, uint32_t *len)
+{
+	uint32_t cap = vp->pci_cfg_cap;
+
+	*offset = pci_dev_cfg_get(&vp->pci, cap + VIRTIO_PCI_CAP_OFFSET, 4);
+	*len = pci_dev_cfg_get(&vp->pci, cap + VIRTIO_PCI_CAP_LENGTH, 4);
+	return pci_dev_cfg_get(&vp->pci, cap + VIRTIO_PCI_CAP_BAR, 1) == 0 &&
+	       (*len == 1 || *len == 2 || *len == 4) && *offset % *len == 0 &&
+	       *offset < VIRTIO_PCI_BAR_SIZE;
+}
+
+/* The guest reads pci_cfg_data: fetch it from BAR 0 first. */
+static void window_read(struct virtio_pci *vp)
+{
+	uint32_t offset, len, v = 0;
+
+	if (window(vp, &offset, &len))
+		bar_read(vp, offset, &v, len);
+	pci_dev_cfg_set(&vp->pci, vp->pci_cfg_cap + PCI_CFG_DATA, v, 4);
+}
+
+/* The guest wrote pci_cfg_data: pass its first `len` bytes to BAR 0. */
+static void window_write(struct virtio_pci *vp)
+{
+	uint32_t offset, len, v;
+
+	if (!window(vp, &offset, &len))
+		return;
+	v = pci_dev_cfg_get(&vp->pci, vp->pci_cfg_cap + PCI_CFG_DATA, 4);
+	bar_write(vp, offset, &v, len);
+}
+
+/* ---- config space (bus lock held) ---- */
+
+static void unbind_kick_doorbells(struct virtio_pci *vp);
+static void bind_kick_doorbells(struct virtio_pci *vp);
+
+/* The guest moved BAR 0: the doorbell ioeventfds follow it, so that kicks
+ * keep bypassing Cove's vCPU threads and the old range catches nothing. */
+static void follow_bar(struct virtio_pci *vp)
+{
+	uint64_t addr;
+
+	if (!vp->kicks_in_kernel || !pci_dev_bar_addr(&vp->pci, 0, &addr) ||
+	    addr == vp->kick_addr)
+		return;
+	unbind_kick_doorbells(vp);
+	vp->kick_addr = addr;
+	bind_kick_doorbells(vp);
+}
+
+static void cfg_reading(struct pci_dev *dev, uint32_t offset, uint32_t len)
+{
+	struct virtio_pci *vp = dev->opaque;
+
+	if (touches(offset, len, vp->pci_cfg_cap + PCI_CFG_DATA, 4))
+		window_read(vp);
+}
+
+/* MSI-X enable and function mask, BAR moves, the access window. */
 static void cfg_written(struct pci_dev *dev, uint32_t offset, uint32_t len)
 {
 	struct virtio_pci *vp = dev->opaque;
@@ -168,6 +242,10 @@ static void cfg_written(struct pci_dev *dev, uint32_t offset, uint32_t len)
 	pthread_mutex_lock(&vp->vdev->lock);
 	msix_cfg_written(&vp->msix, offset, len);
 	pthread_mutex_unlock(&vp->vdev->lock);
+	if (touches(offset, len, PCI_COMMAND, 2) || touches(offset, len, PCI_BASE_ADDRESS_0, 8))
+		follow_bar(vp);
+	if (touches(offset, len, vp->pci_cfg_cap + PCI_CFG_DATA, 4))
+		window_write(vp);
 }
 
 /* ---- kicks ---- */
@@ -198,11 +276,40 @@ static void unbind_kicks(struct virtio_pci *vp)
 	}
 }
 
-static int bind_kick(struct virtio_pci *vp, struct hv_vm *hv_vm, uint64_t bar_addr,
-		     unsigned int q)
+static uint64_t doorbell(const struct virtio_pci *vp, unsigned int q)
+{
+	return vp->kick_addr + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q;
+}
+
+/* Linux writes the queue index as 16 bits (section 4.1.5.2). */
+static int bind_doorbell(struct virtio_pci *vp, unsigned int q)
+{
+	return vp->hv_vm->ops->add_ioeventfd(vp->hv_vm, doorbell(vp, q), 2, false,
+					     vp->kicks[q].fd);
+}
+
+static void bind_kick_doorbells(struct virtio_pci *vp)
+{
+	for (unsigned int q = 0; q < vp->vdev->num_queues; q++) {
+		int err = bind_doorbell(vp, q);
+
+		/* The MMIO path (notify_write) still delivers this queue's kicks. */
+		if (err)
+			log_warn("%s: queue %u doorbell at %#llx stays in Cove: %s", vp->vdev->name,
+				 q, (unsigned long long)doorbell(vp, q), strerror(-err));
+	}
+}
+
+static void unbind_kick_doorbells(struct virtio_pci *vp)
+{
+	for (unsigned int q = 0; q < vp->vdev->num_queues; q++)
+		(void)vp->hv_vm->ops->remove_ioeventfd(vp->hv_vm, doorbell(vp, q), 2, false,
+						       vp->kicks[q].fd);
+}
+
+static int bind_kick(struct virtio_pci *vp, unsigned int q)
 {
 	struct virtio_pci_kick *k = &vp->kicks[q];
-	uint64_t doorbell = bar_addr + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q;
 	int err;
 
 	k->vp = vp;
@@ -210,8 +317,8 @@ static int bind_kick(struct virtio_pci *vp, struct hv_vm *hv_vm, uint64_t bar_ad
 	k->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (k->fd < 0)
 		return -errno;
-	/* Linux writes the queue index as 16 bits (section 4.1.5.2). */
-	err = hv_vm->ops->add_ioeventfd(hv_vm, doorbell, 2, false, k->fd);
+	err = bind_doorbell(vp, q);
+	vp->kicks_in_kernel = err != -EOPNOTSUPP;
 	if (err == -EOPNOTSUPP)
 		err = 0; /* no ioeventfd (fake backend): doorbells exit to bar_write */
 	return err ? err : event_loop_add(vp->loop, k->fd, EPOLLIN, on_kick, k);
@@ -237,6 +344,26 @@ static int add_virtio_cap(struct pci_dev *dev, uint8_t type, uint32_t offset, ui
 	return 0;
 }
 
+/* The window through config space into BAR 0; its bar, offset, length and
+ * data are the driver's to write. */
+static int add_pci_cfg_cap(struct virtio_pci *vp)
+{
+	int cap = pci_dev_add_cap(&vp->pci, PCI_CAP_ID_VNDR, sizeof(struct virtio_pci_cfg_cap));
+
+	if (cap < 0)
+		return cap;
+	vp->pci_cfg_cap = (uint8_t)cap;
+	pci_dev_cfg_set(&vp->pci, (uint32_t)cap + VIRTIO_PCI_CAP_LEN,
+			sizeof(struct virtio_pci_cfg_cap), 1);
+	pci_dev_cfg_set(&vp->pci, (uint32_t)cap + VIRTIO_PCI_CAP_CFG_TYPE, VIRTIO_PCI_CAP_PCI_CFG,
+			1);
+	pci_dev_set_wmask(&vp->pci, (uint32_t)cap + VIRTIO_PCI_CAP_BAR, 0xff, 1);
+	pci_dev_set_wmask(&vp->pci, (uint32_t)cap + VIRTIO_PCI_CAP_OFFSET, 0xffffffff, 4);
+	pci_dev_set_wmask(&vp->pci, (uint32_t)cap + VIRTIO_PCI_CAP_LENGTH, 0xffffffff, 4);
+	pci_dev_set_wmask(&vp->pci, (uint32_t)cap + PCI_CFG_DATA, 0xffffffff, 4);
+	return 0;
+}
+
 static int add_virtio_caps(struct virtio_pci *vp)
 {
 	const struct virtio_device *vdev = vp->vdev;
@@ -252,7 +379,7 @@ static int add_virtio_caps(struct virtio_pci *vp)
 	if (!err && vdev->config_size)
 		err = add_virtio_cap(&vp->pci, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
 				     vdev->config_size, cap);
-	return err;
+	return err ? err : add_pci_cfg_cap(vp);
 }
 
 static int setup_function(struct virtio_pci *vp, struct hv_vm *hv_vm)
@@ -270,6 +397,7 @@ static int setup_function(struct virtio_pci *vp, struct hv_vm *hv_vm)
 		     VIRTIO_PCI_REVISION, VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
 	vp->pci.opaque = vp;
 	vp->pci.cfg_written = cfg_written;
+	vp->pci.cfg_reading = cfg_reading;
 	err = pci_dev_set_bar(&vp->pci, 0, VIRTIO_PCI_BAR_SIZE, true, &bar_ops, vp);
 	err = err ? err : add_virtio_caps(vp);
 	err = err ? err : pci_bus_alloc_msi_gsis(vp->bus, nvec, &gsi);
@@ -280,13 +408,13 @@ static int setup_function(struct virtio_pci *vp, struct hv_vm *hv_vm)
 int virtio_pci_create(struct virtio_pci *vp, struct virtio_device *vdev, struct pci_bus *bus,
 		      struct hv_vm *hv_vm, struct event_loop *loop)
 {
-	uint64_t bar_addr;
 	int err;
 
 	memset(vp, 0, sizeof(*vp));
 	vp->vdev = vdev;
 	vp->bus = bus;
 	vp->loop = loop;
+	vp->hv_vm = hv_vm;
 	for (unsigned int q = 0; q < VIRTIO_DEV_MAX_QUEUES; q++)
 		vp->kicks[q].fd = -1;
 	err = setup_function(vp, hv_vm);
@@ -295,9 +423,9 @@ int virtio_pci_create(struct virtio_pci *vp, struct virtio_device *vdev, struct 
 	err = pci_bus_add(bus, &vp->pci);
 	if (err)
 		goto destroy_msix;
-	bar_addr = pci_dev_bar_base(&vp->pci, 0);
+	vp->kick_addr = pci_dev_bar_base(&vp->pci, 0);
 	for (unsigned int q = 0; q < vdev->num_queues && !err; q++)
-		err = bind_kick(vp, hv_vm, bar_addr, q);
+		err = bind_kick(vp, q);
 	if (err)
 		goto unbind;
 	vdev->transport = &pci_transport_ops;
@@ -306,7 +434,7 @@ int virtio_pci_create(struct virtio_pci *vp, struct virtio_device *vdev, struct 
 	virtio_pci_reset(vp);
 	pthread_mutex_unlock(&vdev->lock);
 	log_debug("%s: PCI 00:%02x.0, BAR0 at %#llx", vdev->name, vp->pci.slot,
-		  (unsigned long long)bar_addr);
+		  (unsigned long long)vp->kick_addr);
 	return 0;
 
 unbind:

@@ -52,6 +52,10 @@ struct virtio_pci {
 	struct pci_bus *bus;
 	struct msix msix;
 	struct event_loop *loop;
+	struct hv_vm *hv_vm;
+	uint64_t kick_addr;   /* BAR 0 address the doorbell ioeventfds are bound at */
+	bool kicks_in_kernel; /* false where the hypervisor has no ioeventfds */
+	uint8_t pci_cfg_cap;  /* offset of the VIRTIO_PCI_CAP_PCI_CFG window */
 
 	/* Common configuration state (under vdev->lock). */
 	uint32_t device_feature_select;

@@ -82,7 +82,7 @@ struct fixture {
 	uint64_t bar;
 };
 
-static int setup(void **state)
+static int setup_with(void **state, bool ioeventfds)
 {
 	static struct fixture f;
 	const struct pci_bus_layout layout = {
@@ -100,6 +100,7 @@ static int setup(void **state)
 	assert_int_equal(event_loop_init(&f.loop), 0);
 	assert_int_equal(hv_fake_ops.open("fake", &f.hv), 0);
 	assert_int_equal(hv_fake_ops.create_vm(f.hv, &f.vm), 0);
+	hv_fake_vm(f.vm)->ioeventfds_on = ioeventfds;
 	assert_int_equal(pci_bus_init(&f.pci, &layout, f.vm, &f.pio, &f.mmio), 0);
 	assert_int_equal(virtio_dev_init(&f.d.vdev, &dummy_ops, "dummy", 42, 1ULL << DUMMY_FEATURE,
 					 4, 2, 64, &f.mem, &f.loop), 0);
@@ -110,6 +111,17 @@ static int setup(void **state)
 	pci_dev_cfg_write(&f.vp.pci, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
 	*state = &f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, false);
+}
+
+/* The same with a hypervisor that catches doorbells in ioeventfds. */
+static int setup_ioeventfds(void **state)
+{
+	return setup_with(state, true);
 }
 
 static int teardown(void **state)
@@ -167,7 +179,7 @@ static void test_identity_and_capabilities(void **state)
 			types |= 1u << dev->cfg[c + VIRTIO_PCI_CAP_CFG_TYPE];
 	assert_int_equal(types, 1u << VIRTIO_PCI_CAP_COMMON_CFG | 1u << VIRTIO_PCI_CAP_NOTIFY_CFG |
 					1u << VIRTIO_PCI_CAP_ISR_CFG |
-					1u << VIRTIO_PCI_CAP_DEVICE_CFG);
+					1u << VIRTIO_PCI_CAP_DEVICE_CFG | 1u << VIRTIO_PCI_CAP_PCI_CFG);
 	assert_int_equal(rd(f, COMMON(NUMQ), 2), 2);
 	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF, 4), 0xa1b2c3d4);
 	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + 2, 2), 0xa1b2);
@@ -334,6 +346,99 @@ static void test_hostile_register_accesses(void **state)
 	assert_int_equal(rd(f, COMMON(STATUS), 1), 0);
 }
 
+/* The VIRTIO_PCI_CAP_PCI_CFG capability's config offset. */
+static uint32_t pci_cfg_cap(struct pci_dev *dev)
+{
+	for (uint32_t c = dev->cfg[PCI_CAPABILITY_LIST]; c; c = dev->cfg[c + 1])
+		if (dev->cfg[c] == PCI_CAP_ID_VNDR &&
+		    dev->cfg[c + VIRTIO_PCI_CAP_CFG_TYPE] == VIRTIO_PCI_CAP_PCI_CFG)
+			return c;
+	fail_msg("no VIRTIO_PCI_CAP_PCI_CFG capability");
+	return 0;
+}
+
+static void aim_window(struct pci_dev *dev, uint32_t bar, uint32_t offset, uint32_t len)
+{
+	uint32_t cap = pci_cfg_cap(dev);
+
+	pci_dev_cfg_write(dev, cap + VIRTIO_PCI_CAP_BAR, bar, 1);
+	pci_dev_cfg_write(dev, cap + VIRTIO_PCI_CAP_OFFSET, offset, 4);
+	pci_dev_cfg_write(dev, cap + VIRTIO_PCI_CAP_LENGTH, len, 4);
+}
+
+#define WINDOW_DATA(dev) (pci_cfg_cap(dev) + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data))
+
+static void test_pci_cfg_window(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *dev = &f->vp.pci;
+
+	assert_int_equal(dev->cfg[pci_cfg_cap(dev) + VIRTIO_PCI_CAP_LEN],
+			 sizeof(struct virtio_pci_cfg_cap));
+	/* Reads go to BAR 0: the queue count, the device's config. */
+	aim_window(dev, 0, COMMON(NUMQ), 2);
+	assert_int_equal(pci_dev_cfg_read(dev, WINDOW_DATA(dev), 4), 2);
+	aim_window(dev, 0, VIRTIO_PCI_DEVICE_OFF, 4);
+	assert_int_equal(pci_dev_cfg_read(dev, WINDOW_DATA(dev), 4), 0xa1b2c3d4);
+	/* Writes too: the status byte, seen through the BAR afterwards. */
+	aim_window(dev, 0, COMMON(STATUS), 1);
+	pci_dev_cfg_write(dev, WINDOW_DATA(dev), VIRTIO_CONFIG_S_ACKNOWLEDGE, 1);
+	assert_int_equal(rd(f, COMMON(STATUS), 1), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+
+	/* Hostile windows read zero and write nothing. */
+	const uint32_t bad[][3] = {
+		{ 1, COMMON(NUMQ), 2 },		      /* a BAR the device lacks */
+		{ 0, COMMON(NUMQ), 3 },		      /* an odd length */
+		{ 0, COMMON(NUMQ) + 1, 2 },	      /* misaligned */
+		{ 0, VIRTIO_PCI_BAR_SIZE, 4 },	      /* past the BAR */
+		{ 0, 0xfffffffc, 4 },		      /* far past it */
+	};
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		aim_window(dev, bad[i][0], bad[i][1], bad[i][2]);
+		assert_int_equal(pci_dev_cfg_read(dev, WINDOW_DATA(dev), 4), 0);
+	}
+	aim_window(dev, 1, COMMON(STATUS), 1);
+	pci_dev_cfg_write(dev, WINDOW_DATA(dev), 0, 1);
+	assert_int_equal(rd(f, COMMON(STATUS), 1), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+}
+
+static bool has_ioeventfd(struct fixture *f, uint64_t addr)
+{
+	struct fake_vm *vm = hv_fake_vm(f->vm);
+
+	for (unsigned int i = 0; i < vm->num_ioeventfds; i++)
+		if (vm->ioeventfds[i].addr == addr)
+			return true;
+	return false;
+}
+
+/* A guest that moves BAR 0 takes the doorbell ioeventfds with it. */
+static void test_doorbells_follow_bar(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *dev = &f->vp.pci;
+	const uint64_t moved = MMIO64 + 0x100000;
+
+	assert_int_equal(hv_fake_vm(f->vm)->num_ioeventfds, 2);
+	assert_true(has_ioeventfd(f, f->bar + VIRTIO_PCI_NOTIFY_OFF));
+	assert_true(has_ioeventfd(f, f->bar + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT));
+
+	/* Sizing with decoding off (as Linux does) moves nothing. */
+	pci_dev_cfg_write(dev, PCI_COMMAND, 0, 2);
+	pci_dev_cfg_write(dev, PCI_BASE_ADDRESS_0, 0xffffffff, 4);
+	pci_dev_cfg_write(dev, PCI_BASE_ADDRESS_1, 0xffffffff, 4);
+	pci_dev_cfg_write(dev, PCI_BASE_ADDRESS_0, (uint32_t)moved, 4);
+	pci_dev_cfg_write(dev, PCI_BASE_ADDRESS_1, (uint32_t)(moved >> 32), 4);
+	assert_true(has_ioeventfd(f, f->bar + VIRTIO_PCI_NOTIFY_OFF));
+
+	/* Decoding back on at the new address: the doorbells are there now. */
+	pci_dev_cfg_write(dev, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	assert_int_equal(hv_fake_vm(f->vm)->num_ioeventfds, 2);
+	assert_true(has_ioeventfd(f, moved + VIRTIO_PCI_NOTIFY_OFF));
+	assert_true(has_ioeventfd(f, moved + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT));
+	assert_false(has_ioeventfd(f, f->bar + VIRTIO_PCI_NOTIFY_OFF));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +448,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_queue_layout_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_intx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_register_accesses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_doorbells_follow_bar, setup_ioeventfds,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,11 +98,35 @@ static int vm_set_irq_line(struct hv_vm *hv_vm, uint32_t gsi, bool level)
 	return 0;
 }
 
-/* Doorbells are not caught: guest writes reach the device's MMIO handler. */
-static int vm_add_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd)
+static int vm_add_ioeventfd(struct hv_vm *hv_vm, uint64_t addr, uint32_t len, bool pio, int fd)
 {
-	(void)vm, (void)addr, (void)len, (void)pio, (void)fd;
-	return -EOPNOTSUPP;
+	struct fake_vm *vm = hv_fake_vm(hv_vm);
+
+	(void)len, (void)pio;
+	if (!vm->ioeventfds_on)
+		return -EOPNOTSUPP;
+	if (vm->num_ioeventfds == FAKE_MAX_IOEVENTFDS)
+		return -ENOSPC;
+	vm->ioeventfds[vm->num_ioeventfds].addr = addr;
+	vm->ioeventfds[vm->num_ioeventfds++].fd = fd;
+	return 0;
+}
+
+static int vm_remove_ioeventfd(struct hv_vm *hv_vm, uint64_t addr, uint32_t len, bool pio,
+			       int fd)
+{
+	struct fake_vm *vm = hv_fake_vm(hv_vm);
+
+	(void)len, (void)pio;
+	if (!vm->ioeventfds_on)
+		return -EOPNOTSUPP;
+	for (unsigned int i = 0; i < vm->num_ioeventfds; i++) {
+		if (vm->ioeventfds[i].addr == addr && vm->ioeventfds[i].fd == fd) {
+			vm->ioeventfds[i] = vm->ioeventfds[--vm->num_ioeventfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int vm_add_irqfd(struct hv_vm *hv_vm, uint32_t gsi, int fd)
@@ -148,6 +172,7 @@ static const struct hv_vm_ops fake_vm_ops = {
 	.arch_setup = vm_arch_setup,
 	.set_irq_line = vm_set_irq_line,
 	.add_ioeventfd = vm_add_ioeventfd,
+	.remove_ioeventfd = vm_remove_ioeventfd,
 	.add_irqfd = vm_add_irqfd,
 	.set_msi_route = vm_set_msi_route,
 	.create_vcpu = vm_create_vcpu,

@@ -14,6 +14,7 @@
 #define FAKE_MAX_SLOTS 8
 #define FAKE_MAX_SCRIPT 16
 #define FAKE_MAX_GSI 256
+#define FAKE_MAX_IOEVENTFDS 16
 
 /* An MSI route or irqfd binding as Cove asked for it. */
 struct fake_gsi {
@@ -33,6 +34,17 @@ struct fake_vm {
 	bool arch_ready;
 	uint32_t irq_level_mask; /* bit n: GSI n is high */
 	struct fake_gsi gsis[FAKE_MAX_GSI];
+	/*
+	 * ioeventfds: refused with -EOPNOTSUPP (doorbell writes then reach the
+	 * device's MMIO handler) unless a test sets `ioeventfds_on`; then the
+	 * bindings are kept here, unordered.
+	 */
+	bool ioeventfds_on;
+	struct {
+		uint64_t addr;
+		int fd;
+	} ioeventfds[FAKE_MAX_IOEVENTFDS];
+	unsigned int num_ioeventfds;
 };
 
 struct fake_vcpu {

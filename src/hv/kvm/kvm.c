@@ -213,18 +213,24 @@ static int vm_set_irq_line(struct hv_vm *vm, uint32_t gsi, bool level)
 	return 0;
 }
 
-static int vm_add_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd)
+static int set_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, int fd, uint32_t flags)
 {
-	struct kvm_ioeventfd ioev = {
-		.addr = addr,
-		.len = len,
-		.fd = fd,
-		.flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0,
-	};
+	struct kvm_ioeventfd ioev = { .addr = addr, .len = len, .fd = fd, .flags = flags };
 
 	if (ioctl(to_vm(vm)->fd, KVM_IOEVENTFD, &ioev) < 0)
 		return -errno;
 	return 0;
+}
+
+static int vm_add_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd)
+{
+	return set_ioeventfd(vm, addr, len, fd, pio ? KVM_IOEVENTFD_FLAG_PIO : 0);
+}
+
+static int vm_remove_ioeventfd(struct hv_vm *vm, uint64_t addr, uint32_t len, bool pio, int fd)
+{
+	return set_ioeventfd(vm, addr, len, fd,
+			     KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
 }
 
 static int vm_add_irqfd(struct hv_vm *vm, uint32_t gsi, int fd)
@@ -311,6 +317,7 @@ static const struct hv_vm_ops kvm_vm_ops = {
 	.arch_setup = vm_arch_setup,
 	.set_irq_line = vm_set_irq_line,
 	.add_ioeventfd = vm_add_ioeventfd,
+	.remove_ioeventfd = vm_remove_ioeventfd,
 	.add_irqfd = vm_add_irqfd,
 	.set_msi_route = vm_set_msi_route,
 	.create_vcpu = vm_create_vcpu,
