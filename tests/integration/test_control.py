@@ -145,13 +145,15 @@ def test_status_suspend_balloon_stop(kvm, cove, guest, outdir):
     a 1.5 GiB balloon (the seeds' `virsh setmem 512M`) drops MemTotal to
     about 400 MB and the host RSS with it; statistics; back to 0 returns
     MemTotal; a hostile request harms nothing; `cove stop` ends it."""
-    vm = VM(cove, outdir, ["--cpus", "2", "--mem", "2048", "--initrd", guest.initramfs,
+    # One vCPU: in the nested lab, two-vCPU guests under sustained memory
+    # work crash or stall with any level-2 VMM, QEMU included (docs/testing.md).
+    vm = VM(cove, outdir, ["--cpus", "1", "--mem", "2048", "--initrd", guest.initramfs,
                            "--params", guest_cmdline(run=MEMLOOP), kernel(guest)])
     try:
         vm.wait_console(r"^FILLED$")
         st = vm.query("status")
         assert st["status"] == "running" and st["running"] is True, st
-        assert st["vcpus"] == 2 and st["memory"] == 2048 * MiB, st
+        assert st["vcpus"] == 1 and st["memory"] == 2048 * MiB, st
         assert "virtio-balloon" in [d["name"] for d in st["devices"]], st
         assert st["balloon"]["driver_ok"] is True, st
         full = memtotal_mib(vm, uptime(vm))
