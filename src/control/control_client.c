@@ -60,7 +60,8 @@ int control_client_read(struct control_client *c, struct control_reply *reply, c
 	char *nl;
 	int ret;
 
-	while (!(nl = memchr(c->buf, '\n', c->len))) {
+	/* An empty buffer may not be allocated yet: memchr(NULL, ...) is undefined. */
+	while (!(nl = c->len ? memchr(c->buf, '\n', c->len) : NULL)) {
 		ret = fill(c, err, errlen);
 		if (ret)
 			return ret;
