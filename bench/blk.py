@@ -70,6 +70,16 @@ def stats(values):
     return {"n": len(v), "median": statistics.median(v), "min": v[0], "max": v[-1]}
 
 
+def stats_by_key(keys, values_of):
+    """{key: stats(values_of(key))} for each key that has any values."""
+    out = {}
+    for key in keys:
+        st = stats(values_of(key))
+        if st:
+            out[key] = st
+    return out
+
+
 def tail(b):
     if isinstance(b, bytes):
         b = b.decode("utf-8", "replace")
@@ -158,10 +168,8 @@ def host_summary(runs):
             for target, rs in targets.items():
                 good = [r for r in rs if r.get("ok")]
                 s = {"runs": len(rs), "ok": len(good)}
-                for key in ("iops", "mb_s", "cpu_us_per_req"):
-                    st = stats(r.get(key) for r in good)
-                    if st:
-                        s[key] = st
+                s.update(stats_by_key(("iops", "mb_s", "cpu_us_per_req"),
+                                      lambda key: (r.get(key) for r in good)))
                 targets[target] = s
     return out
 
@@ -315,16 +323,11 @@ def lab_summary(runs):
              "failed": sum(1 for r in rs if not r.get("ok") and not r.get("skipped")),
              "skipped": sum(1 for r in rs if r.get("skipped")), "tests": {}}
         for name, *_ in TESTS:
-            t = {}
-            for key in ("iops", "mb_s", "lat_us"):
-                st = stats(r["results"][name][key] for r in good if name in r["results"])
-                if st:
-                    t[key] = st
-            s["tests"][name] = t
-        for key in ("wall_s", "user_s", "sys_s"):
-            st = stats(r.get(key) for r in good)
-            if st:
-                s[key] = st
+            s["tests"][name] = stats_by_key(
+                ("iops", "mb_s", "lat_us"),
+                lambda key: (r["results"][name][key] for r in good if name in r["results"]))
+        s.update(stats_by_key(("wall_s", "user_s", "sys_s"),
+                              lambda key: (r.get(key) for r in good)))
         summ[vmm] = s
     return summ
 

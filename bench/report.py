@@ -19,6 +19,22 @@ GOAL_BOOT_RATIO = 0.5   # boot in at most half of QEMU's time
 GOAL_OVERHEAD_MIB = 5.0  # at most 5 MiB of VMM overhead (tiny-guest peak RSS)
 
 
+def report_failures(runs, p, describe):
+    """Lists the runs that failed or were skipped: describe(run), then the
+    tails of its output, verbatim."""
+    bad = [r for r in runs if not r.get("ok")]
+    if not bad:
+        return
+    p("")
+    p(f"FAILED or skipped runs: {len(bad)}")
+    for r in bad:
+        p(f"  {describe(r)}")
+        for key in ("stderr_tail", "stdout_tail"):
+            if r.get(key):
+                body = r[key].rstrip("\n").replace("\n", "\n      ")
+                p(f"    {key}:\n      {body}")
+
+
 def fmt(st, key, digits=0):
     s = st.get(key)
     if not s:
@@ -120,18 +136,11 @@ def report(res, path):
         p(f"  VMM overhead (cove peak RSS with the tiny guest) = {rss:.2f} MiB "
           f"(goal <= {GOAL_OVERHEAD_MIB:.0f}): "
           f"{'met' if rss <= GOAL_OVERHEAD_MIB else 'NOT met'}")
-    # Failures, verbatim.
-    bad = [r for r in res["runs"] if not r.get("ok")]
-    if bad:
-        p("")
-        p(f"FAILED or skipped runs: {len(bad)}")
-        for r in bad:
-            tag = "warm-up" if r["warmup"] else f"run {r['round'] + 1}"
-            p(f"  {r['phase']} {r['vmm']} {tag}: {r.get('error')}")
-            for key in ("stderr_tail", "stdout_tail"):
-                if r.get(key):
-                    body = r[key].rstrip("\n").replace("\n", "\n      ")
-                    p(f"    {key}:\n      {body}")
+    def describe(r):
+        tag = "warm-up" if r["warmup"] else f"run {r['round'] + 1}"
+        return f"{r['phase']} {r['vmm']} {tag}: {r.get('error')}"
+
+    report_failures(res["runs"], p, describe)
     return "\n".join(lines)
 
 
@@ -270,17 +279,11 @@ def report_blk(res, path):
         report_blk_lab(res, p)
     else:
         report_blk_host(res, p)
-    bad = [r for r in res["runs"] if not r.get("ok")]
-    if bad:
-        p("")
-        p(f"FAILED or skipped runs: {len(bad)}")
-        for r in bad:
-            what = r.get("vmm") or f"{r.get('mode')} {r.get('test')} {r.get('target')}"
-            p(f"  {what} run {r['round'] + 1}: {r.get('error') or 'status ' + str(r.get('status'))}")
-            for key in ("stderr_tail", "stdout_tail"):
-                if r.get(key):
-                    body = r[key].rstrip("\n").replace("\n", "\n      ")
-                    p(f"    {key}:\n      {body}")
+    def describe(r):
+        what = r.get("vmm") or f"{r.get('mode')} {r.get('test')} {r.get('target')}"
+        return f"{what} run {r['round'] + 1}: {r.get('error') or 'status ' + str(r.get('status'))}"
+
+    report_failures(res["runs"], p, describe)
     return "\n".join(lines)
 
 
