@@ -106,6 +106,25 @@ def test_shell_gets_stdin_then_sigterm_stops(kvm, cove, guest):
     assert rc == 0, err
 
 
+@pytest.mark.parametrize("command,status", [("poweroff", 0), ("reboot", 32)])
+def test_shell_poweroff_and_reboot(kvm, cove, guest, command, status):
+    """`poweroff` and `reboot` typed in the guest's shell (the README's
+    quickstart) end Cove with 0 and 32."""
+    p = subprocess.Popen(
+        [cove, "--log-level=info", "run", "--mem", "256", "--initrd", guest.initramfs,
+         "--params", guest_cmdline(), guest.bzimage],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        read_until(p.stdout, "COVE-GUEST-READY", BOOT_TIMEOUT)
+        time.sleep(1)
+        p.stdin.write(command.encode() + b"\n")
+        p.stdin.flush()
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+    assert rc == status, p.stderr.read().decode()
+
+
 def test_pvh_vmlinux_boots(run_cove, guest):
     if not guest.vmlinux.exists():
         pytest.skip("build/guest/vmlinux missing (guest/build-all extracts it)")
