@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "devices/virtio_blk/virtio_blk.h"
 #include "devices/virtio_console/virtio_console.h"
+#include "devices/virtio_net/virtio_net.h"
 #include "devices/virtio_rng/virtio_rng.h"
 #include "virtio/virtio_pci.h"
 #include "vm/vm.h"
@@ -18,6 +19,7 @@
 static const struct device_module modules[] = {
 	{ "virtio-console", virtio_console_create_all },
 	{ "virtio-blk", virtio_blk_create_all },
+	{ "virtio-net", virtio_net_create_all },
 	{ "virtio-rng", virtio_rng_create_all },
 };
 
