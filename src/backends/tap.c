@@ -204,11 +204,12 @@ int tap_set_offload(struct tap *tap, unsigned int tun_flags)
 	tun_flags &= tap->offloads;
 	if (!(tun_flags & TUN_F_CSUM))
 		tun_flags = 0; /* every segmentation offload needs checksum offload */
-	if (!tap->vnet_hdr)
+	if (!tap->vnet_hdr || tun_flags == tap->cur_offloads)
 		return 0;
 	/* A tap-wide setting; queue 0 is always attached (a detached fd refuses it). */
 	if (ioctl(tap->fds[0], TUNSETOFFLOAD, (unsigned long)tun_flags) < 0)
 		return -errno;
+	tap->cur_offloads = tun_flags;
 	return 0;
 }
 
