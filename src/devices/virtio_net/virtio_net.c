@@ -101,6 +101,8 @@ static void apply_pairs(struct virtio_net *net)
 		if (err && err != -EOPNOTSUPP)
 			log_warn("%s: tap %s queue %u: %s", net->name, net->tap.name, p,
 				 strerror(-err));
+		if (net->use_vhost)
+			continue; /* the kernel reads the tap */
 		if (on && net->vdev.queues[2 * p].enabled)
 			virtio_net_io_rx(&net->rxq[p]);
 		else
@@ -115,6 +117,12 @@ static int activate(struct virtio_device *vdev)
 	virtio_net_ctrl_reset(&net->ctrl, net->config.mac, net->max_pairs, vdev->features);
 	if (apply_offloads(net))
 		return -EIO;
+	if (net->use_vhost) {
+		int err = virtio_net_vhost_activate(net);
+
+		if (err)
+			return err;
+	}
 	apply_pairs(net);
 	return 0;
 }
@@ -123,6 +131,8 @@ static void reset(struct virtio_device *vdev)
 {
 	struct virtio_net *net = net_of(vdev);
 
+	if (net->use_vhost)
+		virtio_net_vhost_reset(net);
 	for (unsigned int p = 0; p < net->max_pairs; p++) {
 		virtio_net_io_watch(&net->rxq[p], false);
 		virtio_net_io_drop_held(&net->rxq[p]);
@@ -196,6 +206,8 @@ static void queue_notify(struct virtio_device *vdev, unsigned int q)
 
 	if (q == ctrl_queue(net))
 		serve_ctrl(net);
+	else if (net->use_vhost)
+		vhost_kick(&net->vhost[pair], q % 2);
 	else if (pair >= net->ctrl.curr_pairs)
 		return; /* a pair not in use: nothing to do until VQ_PAIRS_SET */
 	else if (q % 2 == 0)
@@ -234,6 +246,7 @@ static void destroy(struct virtio_device *vdev)
 		virtio_net_io_watch(&net->rxq[p], false);
 		free(net->rxq[p].bounce);
 	}
+	virtio_net_vhost_close(net);
 	free(net->rxq);
 	if (net->work_watched)
 		event_loop_remove(vdev->loop, net->work_fd);
@@ -321,6 +334,8 @@ int virtio_net_create_on(const struct net_config *nc, struct tap *tap,
 	net->config.max_virtqueue_pairs = htole16(net->max_pairs);
 	virtio_net_ctrl_reset(&net->ctrl, net->mac, net->max_pairs, 0);
 	err = setup_queues(net);
+	if (!err && nc->vhost)
+		err = virtio_net_vhost_open(net, nc->vhost_device);
 	if (err) {
 		net->tap.owned = false; /* the caller still owns the tap */
 		destroy(&net->vdev);
@@ -338,10 +353,7 @@ int virtio_net_create(const struct net_config *nc, unsigned int index,
 	struct tap tap;
 	int err;
 
-	if (nc->vhost) {
-		log_error("net%u: vhost-net is not available in this build yet", index);
-		return -EOPNOTSUPP;
-	}
+	(void)index;
 	err = nc->tap_name ? tap_open(&tap, nc->tap_name, nc->vq_pairs, msg, sizeof(msg))
 			   : tap_adopt_fd(&tap, nc->tap_fd, msg, sizeof(msg));
 	if (err) {

@@ -34,6 +34,7 @@
 #include <sys/uio.h>
 
 #include "backends/tap.h"
+#include "backends/vhost.h"
 #include "base/compiler.h"
 #include "base/event_loop.h"
 #include "config/vm_config.h"
@@ -91,6 +92,8 @@ struct virtio_net {
 	bool work_watched;
 	uint32_t tx_more;		/* bit p: pair p's transmit queue has more */
 	struct virtio_net_stats stats;
+	bool use_vhost;			/* vhost-net moves the packets */
+	struct vhost vhost[TAP_MAX_QUEUES]; /* one per pair */
 	struct virtq_chain chain;	/* scratch for virtq_pop (lock held) */
 	uint8_t ctrl_buf[VIRTIO_NET_CTRL_MAX];
 };
@@ -113,6 +116,12 @@ must_check int virtio_net_create_on(const struct net_config *nc, struct tap *tap
 struct vm;
 /* The registry's entry: one NIC per --net, in order. */
 must_check int virtio_net_create_all(struct vm *vm);
+
+/* virtio_net_vhost.c: vhost-net, one vhost device per pair. 0 or -errno (logged). */
+must_check int virtio_net_vhost_open(struct virtio_net *net, const char *path);
+void virtio_net_vhost_close(struct virtio_net *net);
+must_check int virtio_net_vhost_activate(struct virtio_net *net);
+void virtio_net_vhost_reset(struct virtio_net *net);
 
 /* virtio_net_io.c: the data path (device lock held, device running). */
 void virtio_net_io_rx(struct virtio_net_rxq *rq);

@@ -386,7 +386,8 @@ static void post_event(struct virtio_vsock *vs)
 
 void virtio_vsock_transport_reset(struct virtio_vsock *vs)
 {
-	vsock_mux_reset(&vs->mux);
+	if (!vs->use_vhost)
+		vsock_mux_reset(&vs->mux);
 	vs->event_owed = true;
 	post_event(vs);
 }
@@ -402,6 +403,13 @@ static void queue_notify(struct virtio_device *vdev, unsigned int q)
 {
 	struct virtio_vsock *vs = vs_of(vdev);
 
+	if (vs->use_vhost) {
+		if (q == EVQ)
+			post_event(vs);
+		else
+			vhost_kick(&vs->vhost, q);
+		return;
+	}
 	if (q == TXQ)
 		serve_tx(vs);
 	else if (q == EVQ)
@@ -413,15 +421,19 @@ static void queue_notify(struct virtio_device *vdev, unsigned int q)
 
 static int activate(struct virtio_device *vdev)
 {
-	(void)vdev;
-	return 0;
+	struct virtio_vsock *vs = vs_of(vdev);
+
+	return vs->use_vhost ? vsock_vhost_activate(vs) : 0;
 }
 
 static void reset(struct virtio_device *vdev)
 {
 	struct virtio_vsock *vs = vs_of(vdev);
 
-	vsock_mux_reset(&vs->mux);
+	if (vs->use_vhost)
+		vsock_vhost_reset(vs);
+	else
+		vsock_mux_reset(&vs->mux);
 	vs->rx_held = false;
 	vs->event_owed = false;
 }
@@ -430,7 +442,10 @@ static void destroy(struct virtio_device *vdev)
 {
 	struct virtio_vsock *vs = vs_of(vdev);
 
-	vsock_mux_destroy(&vs->mux, vdev->loop);
+	if (vs->use_vhost)
+		vhost_close(&vs->vhost);
+	else if (vs->mux.path)
+		vsock_mux_destroy(&vs->mux, vdev->loop);
 	virtio_dev_destroy(vdev);
 	free(vs);
 }
@@ -461,7 +476,10 @@ int virtio_vsock_create(const struct vsock_config *vc, const struct guest_mem *m
 		return err;
 	}
 	vs->config.guest_cid = htole64(vc->cid);
-	err = vsock_mux_init(&vs->mux, vc->uds_path, loop, vs);
+	if (vc->uds_path)
+		err = vsock_mux_init(&vs->mux, vc->uds_path, loop, vs);
+	else
+		err = vsock_vhost_open(vs, vc->vhost_device, loop);
 	if (err) {
 		destroy(&vs->vdev);
 		return err;
@@ -478,11 +496,6 @@ int virtio_vsock_create_all(struct vm *vm)
 
 	if (!vc->enabled)
 		return 0;
-	if (!vc->uds_path) {
-		log_error("--vsock: no uds-path=PATH given, and vhost-vsock (device=) is not "
-			  "available in this build yet");
-		return -EOPNOTSUPP;
-	}
 	err = virtio_vsock_create(vc, &vm->mem, &vm->loop, &vs);
 	if (err)
 		return err;

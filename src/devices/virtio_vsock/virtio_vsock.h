@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backends/vhost.h"
 #include "base/compiler.h"
 #include "base/event_loop.h"
 #include "config/vm_config.h"
@@ -86,7 +87,9 @@ struct virtio_vsock {
 	char name[40];
 	uint64_t cid;
 	struct virtio_vsock_config config;
-	struct vsock_mux mux;
+	struct vsock_mux mux;		/* hybrid host side (use_vhost false) */
+	bool use_vhost;
+	struct vhost vhost;		/* vhost-vsock: rx and tx in the kernel */
 	bool rx_held;			/* rx_chain popped, not used yet */
 	bool event_owed;		/* a TRANSPORT_RESET waits for an event buffer */
 	struct virtio_vsock_stats stats;
@@ -95,9 +98,10 @@ struct virtio_vsock {
 };
 
 /*
- * Creates the device for `vc` (hybrid: vc->uds_path must be set), binding
- * the listening socket (a stale socket file is replaced; any other file
- * there is an error). Usable without a VM. Returns 0, or -errno after one
+ * Creates the device for `vc`: hybrid when vc->uds_path is set (binding
+ * the listening socket: a stale socket file is replaced; any other file
+ * there is an error), else over vhost-vsock (vc->vhost_device, default
+ * /dev/vhost-vsock). Usable without a VM. Returns 0, or -errno after one
  * log line naming the path and the cause. Released with vdev.ops->destroy.
  */
 must_check int virtio_vsock_create(const struct vsock_config *vc, const struct guest_mem *mem,
@@ -159,6 +163,12 @@ void vsock_mux_host_write(struct virtio_vsock *vs, struct vsock_conn *c,
 /* The guest's SHUTDOWN/flush finished: shut the host socket's sending side
  * or close the connection, as the two ends' states say. */
 void vsock_mux_settle(struct virtio_vsock *vs, struct vsock_conn *c);
+
+/* virtio_vsock_vhost.c: the kernel's vhost-vsock as the host side. */
+must_check int vsock_vhost_open(struct virtio_vsock *vs, const char *path,
+				struct event_loop *loop);
+must_check int vsock_vhost_activate(struct virtio_vsock *vs);
+void vsock_vhost_reset(struct virtio_vsock *vs);
 
 /* virtio_vsock.c: serve the receive queue (the mux calls it after events). */
 void virtio_vsock_rx_pump(struct virtio_vsock *vs);

@@ -624,10 +624,14 @@ int vsock_mux_init(struct vsock_mux *mux, const char *path, struct event_loop *l
 	memset(mux, 0, sizeof(*mux));
 	mux->listen_fd = mux->timer_fd = -1;
 	mux->next_port = VSOCK_LOCAL_PORT_BASE;
-	mux->path = strdup(path);
 	mux->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!mux->path || mux->epfd < 0)
+	if (mux->epfd < 0)
+		return -errno;
+	mux->path = strdup(path);
+	if (!mux->path) {
+		close(mux->epfd);
 		return -ENOMEM;
+	}
 	err = listen_on(mux);
 	if (!err)
 		err = watch_all(mux, loop, vs);
