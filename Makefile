@@ -44,7 +44,7 @@ TEST_BINS := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(filter-out $(OTHER_
 COVE := $(BUILD)/cove
 
 .SECONDARY:
-.PHONY: all unit check check-lab asan ubsan bench guest lab-shell clean tiny-guest \
+.PHONY: all unit check check-lab asan ubsan bench bench-net guest lab-shell clean tiny-guest \
 	fuzz fuzz-run fuzz-replay
 all: $(COVE)
 
@@ -141,6 +141,11 @@ ubsan:
 bench: $(COVE)
 	$(Q)guest/build-all
 	$(Q)COVE=$(abspath $(COVE)) bench/run
+
+# virtio-net and virtio-vsock against QEMU (bench/net.py), one lab boot.
+bench-net: $(COVE)
+	$(Q)guest/build-all
+	$(Q)COVE=$(abspath $(COVE)) bench/net-run
 
 # An interactive level-1 shell in the lab, with this tree shared read-only.
 lab-shell: $(COVE)
