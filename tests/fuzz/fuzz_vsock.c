@@ -86,6 +86,24 @@ static int count_fds(void)
 	return n;
 }
 
+static void dump_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[256];
+
+	while (d && (e = readdir(d))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "fd %s -> %s\n", e->d_name, target);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void check_parsers(const uint8_t *data, size_t size)
 {
 	struct vsock_pkt pkt;
@@ -302,12 +320,10 @@ static size_t step(struct session *s, const uint8_t *p, size_t left)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session *s = session_get();
-	static int baseline = -1;
+	int baseline = count_fds(); /* per input: libFuzzer opens files between inputs */
 	size_t used;
 	int fd;
 
-	if (baseline < 0)
-		baseline = count_fds();
 	check_parsers(data, size);
 	pthread_mutex_lock(&s->vs->vdev.lock);
 	restart(s);
@@ -324,7 +340,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(s->host_fds[--s->n_host_fds]);
 	while ((fd = accept4(s->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0)
 		close(fd);
-	if (count_fds() != baseline)
-		abort(); /* a host fd leaked */
+	if (count_fds() != baseline) {
+		dump_fds(); /* a host fd leaked: say which */
+		abort();
+	}
 	return 0;
 }
