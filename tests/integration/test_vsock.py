@@ -244,3 +244,40 @@ def test_vsock_bad_flags_one_line(cove, kvm, guest, tmp_path):
         assert r.returncode == 1, (arg, lines)
         assert len(lines) == 1 and expected in lines[0], (arg, lines)
     assert notsock.read_text() == "x"
+
+
+def modprobe(module, dev):
+    subprocess.run(["modprobe", module], capture_output=True)
+    if not os.path.exists(dev):
+        pytest.skip(f"{dev} is missing (no {module} module on this host)")
+
+
+def test_vsock_vhost_seed_example(cove, kvm, guest, tools_guest, repo, request):
+    """The seeds' own host side through vhost-vsock: the host runs
+    `socat STDIN VSOCK-LISTEN:1234`, the guest `socat STDOUT VSOCK-CONNECT:2:1234`."""
+    modprobe("vhost_vsock", "/dev/vhost-vsock")
+    out_dir = repo / "build" / "test-output" / request.node.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = os.urandom(4 * MIB)
+    host = subprocess.Popen(["socat", "STDIN", "VSOCK-LISTEN:1234"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run = "socat STDOUT VSOCK-CONNECT:2:1234 | sha256sum | cut -d' ' -f1"
+    feeder = threading.Thread(target=lambda: (host.stdin.write(payload), host.stdin.close()),
+                              daemon=True)
+    feeder.start()
+    try:
+        rc, out, err = None, "", ""
+        r = subprocess.run([cove, "--log-level=info", "run", "--cpus", "2", "--mem", "512",
+                            "--vsock", f"cid={CID}", "--initrd", tools_guest,
+                            "--params", guest_cmdline(run=run), guest.bzimage],
+                           capture_output=True, text=True, timeout=BOOT_TIMEOUT)
+        rc, out, err = r.returncode, r.stdout, r.stderr
+    finally:
+        host.kill()
+        host.wait()
+    (out_dir / "cove.stdout").write_text(out)
+    (out_dir / "cove.stderr").write_text(err)
+    g = parse_guest(out)
+    assert g.ready, err
+    assert g.lines == [hashlib.sha256(payload).hexdigest()], g
+    assert g.status == 0 and rc == 0, err
