@@ -67,8 +67,7 @@ static int setup_vnet(struct tap *tap)
 }
 
 /* One line for a failed TUNSETIFF on the first queue. */
-static void explain_open(const char *name, bool exists, bool mq, int err, char *msg,
-			 size_t len)
+static void explain_open(const char *name, bool exists, bool mq, int err, char *msg, size_t len)
 {
 	if (err == -ENOENT || err == -ENODEV)
 		snprintf(msg, len, "tap %s: cannot open /dev/net/tun: %s", name, strerror(-err));
@@ -95,8 +94,7 @@ static void explain_open(const char *name, bool exists, bool mq, int err, char *
 		snprintf(msg, len, "tap %s: cannot attach: %s", name, strerror(-err));
 }
 
-static int open_first(struct tap *tap, const char *name, unsigned int queues, char *msg,
-		      size_t len)
+static int open_first(struct tap *tap, const char *name, unsigned int queues, char *msg, size_t len)
 {
 	const short base = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	bool exists = if_nametoindex(name) != 0;
@@ -174,8 +172,7 @@ int tap_adopt_fd(struct tap *tap, int fd, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (!(ifr.ifr_flags & IFF_NO_PI)) {
-		snprintf(err, errlen, "tap-fd=%d (%s): opened without IFF_NO_PI", fd,
-			 ifr.ifr_name);
+		snprintf(err, errlen, "tap-fd=%d (%s): opened without IFF_NO_PI", fd, ifr.ifr_name);
 		return -EINVAL;
 	}
 	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -191,8 +188,8 @@ int tap_adopt_fd(struct tap *tap, int fd, char *err, size_t errlen)
 	tap->multi_queue = ifr.ifr_flags & IFF_MULTI_QUEUE;
 	ret = setup_vnet(tap);
 	if (ret) {
-		snprintf(err, errlen, "tap-fd=%d (%s): cannot set up the virtio-net header: %s",
-			 fd, tap->name, strerror(-ret));
+		snprintf(err, errlen, "tap-fd=%d (%s): cannot set up the virtio-net header: %s", fd,
+			 tap->name, strerror(-ret));
 		tap->fds[0] = -1; /* still the caller's */
 		return ret;
 	}

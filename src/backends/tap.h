@@ -28,11 +28,11 @@ struct tap {
 	char name[IF_NAMESIZE];
 	int fds[TAP_MAX_QUEUES];
 	unsigned int num_queues;
-	bool vnet_hdr;		 /* packets carry the 12-byte header */
-	bool multi_queue;	 /* IFF_MULTI_QUEUE: queues can be detached */
-	unsigned int offloads;	 /* TUN_F_* the tap accepted in the probe */
+	bool vnet_hdr;		   /* packets carry the 12-byte header */
+	bool multi_queue;	   /* IFF_MULTI_QUEUE: queues can be detached */
+	unsigned int offloads;	   /* TUN_F_* the tap accepted in the probe */
 	unsigned int cur_offloads; /* TUN_F_* in force (0 after opening) */
-	bool owned;		 /* fds opened by Cove (closed by tap_close) */
+	bool owned;		   /* fds opened by Cove (closed by tap_close) */
 };
 
 /*

@@ -68,7 +68,8 @@ int vhost_open(struct vhost *v, const char *path, unsigned int nvqs, struct even
 			 errno == ENOENT ? " (is the vhost module loaded?)" : "");
 		return ret;
 	}
-	if (ioctl(v->fd, VHOST_SET_OWNER) < 0 || ioctl(v->fd, VHOST_GET_FEATURES, &v->features) < 0) {
+	if (ioctl(v->fd, VHOST_SET_OWNER) < 0 ||
+	    ioctl(v->fd, VHOST_GET_FEATURES, &v->features) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "%s: not a usable vhost device: %s", path, strerror(errno));
 		goto close;

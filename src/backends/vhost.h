@@ -38,7 +38,7 @@ struct vhost_queue {
 struct vhost {
 	int fd;
 	char path[64];
-	uint64_t features;	/* what the vhost device supports */
+	uint64_t features; /* what the vhost device supports */
 	unsigned int nvqs;
 	struct vhost_queue vqs[VHOST_MAX_VQS];
 	struct event_loop *loop;

@@ -57,8 +57,8 @@ static int vhost_key(struct argparse_ctx *ctx, unsigned int id, const char *key,
 {
 	(void)id; /* device is the only key */
 	if (!value)
-		return argparse_fail(ctx, "key '%s' needs a value: expected vhost-net=[device=PATH]",
-				     key);
+		return argparse_fail(
+		    ctx, "key '%s' needs a value: expected vhost-net=[device=PATH]", key);
 	return argparse_string(ctx, out, value, "vhost-net=[device=PATH]");
 }
 
@@ -74,8 +74,10 @@ static int net_vhost(struct argparse_ctx *ctx, const char *value, struct net_con
 	if (!value || value[0] != '[')
 		return argparse_bool(ctx, "vhost-net", value, &nc->vhost);
 	if (n < 2 || value[n - 1] != ']')
-		return argparse_fail(ctx, "invalid value '%s' for vhost-net: expected "
-				     "vhost-net or vhost-net=[device=PATH]", value);
+		return argparse_fail(ctx,
+				     "invalid value '%s' for vhost-net: expected "
+				     "vhost-net or vhost-net=[device=PATH]",
+				     value);
 	inner = strndup(value + 1, n - 2);
 	if (!inner)
 		return argparse_no_memory(ctx);
@@ -112,12 +114,15 @@ static int net_key(struct argparse_ctx *ctx, unsigned int id, const char *key, c
 		return 0;
 	case NK_MAC:
 		if (!value || cli_net_parse_mac(value, nc->mac))
-			return argparse_fail(ctx, "invalid value '%s' for mac: expected "
+			return argparse_fail(ctx,
+					     "invalid value '%s' for mac: expected "
 					     "six hex bytes like 52:54:00:12:34:56",
 					     value ? value : "");
 		if (nc->mac[0] & 1)
-			return argparse_fail(ctx, "mac=%s is a multicast address: a NIC needs "
-					     "a unicast one (first byte even)", value);
+			return argparse_fail(ctx,
+					     "mac=%s is a multicast address: a NIC needs "
+					     "a unicast one (first byte even)",
+					     value);
 		nc->has_mac = true;
 		return 0;
 	case NK_VQ_PAIRS:
@@ -141,8 +146,10 @@ static int check_net(struct argparse_ctx *ctx, const struct net_config *nc)
 	if (nc->tap_name && nc->tap_fd >= 0)
 		return argparse_fail(ctx, "tap-name and tap-fd are exclusive: give one");
 	if (nc->tap_fd >= 0 && nc->vq_pairs > 1)
-		return argparse_fail(ctx, "vq-pairs=%u needs tap-name=NAME (one tap-fd is one "
-				     "queue)", nc->vq_pairs);
+		return argparse_fail(ctx,
+				     "vq-pairs=%u needs tap-name=NAME (one tap-fd is one "
+				     "queue)",
+				     nc->vq_pairs);
 	if (cfg->num_nics == VM_CONFIG_MAX_NICS)
 		return argparse_fail(ctx, "at most %d NICs", VM_CONFIG_MAX_NICS);
 	for (unsigned int i = 0; i < cfg->num_nics; i++) {
@@ -158,8 +165,8 @@ static int check_net(struct argparse_ctx *ctx, const struct net_config *nc)
 
 int cli_net_opt_net(struct argparse_ctx *ctx, const char *value)
 {
-	static const char *const keys[] = {"tap-name", "tap-fd",    "mac",
-					   "vq-pairs", "mrg_rxbuf", "vhost-net", NULL};
+	static const char *const keys[] = {"tap-name",	"tap-fd",    "mac", "vq-pairs",
+					   "mrg_rxbuf", "vhost-net", NULL};
 	static const char *const later[] = {"host-ip", "netmask", "packed-queue", "pci-address",
 					    NULL};
 	static const struct keyval_schema schema = {keys, later, false};
@@ -193,7 +200,8 @@ static int vsock_key(struct argparse_ctx *ctx, unsigned int id, const char *key,
 		if (argparse_uint(ctx, key, value, 0, UINT64_MAX, &n))
 			return -EINVAL;
 		if (n < VSOCK_MIN_CID)
-			return argparse_fail(ctx, "cid=%llu is reserved (0 hypervisor, 1 local, "
+			return argparse_fail(ctx,
+					     "cid=%llu is reserved (0 hypervisor, 1 local, "
 					     "2 host): expected %d or above",
 					     (unsigned long long)n, VSOCK_MIN_CID);
 		if (n > VSOCK_MAX_CID)
@@ -203,7 +211,8 @@ static int vsock_key(struct argparse_ctx *ctx, unsigned int id, const char *key,
 		return 0;
 	case VK_UDS_PATH:
 		if (value && strlen(value) > UDS_PATH_MAX)
-			return argparse_fail(ctx, "uds-path is too long: at most %zu bytes (a Unix "
+			return argparse_fail(ctx,
+					     "uds-path is too long: at most %zu bytes (a Unix "
 					     "socket path, plus _PORT for guest connections)",
 					     UDS_PATH_MAX);
 		return argparse_string(ctx, &vc->uds_path, value, "uds-path=PATH");
@@ -224,7 +233,7 @@ int cli_net_opt_vsock(struct argparse_ctx *ctx, const char *value)
 		ret = argparse_fail(ctx, "missing cid: expected " VSOCK_USAGE);
 	if (!ret && vc->uds_path && vc->vhost_device)
 		ret = argparse_fail(ctx, "uds-path and device are exclusive: the host side is "
-				     "either Unix sockets or vhost-vsock");
+					 "either Unix sockets or vhost-vsock");
 	vc->enabled = ret == 0;
 	return ret;
 }

@@ -59,8 +59,8 @@ static void no_config_irq(struct virtio_device *vdev)
 }
 
 static const struct virtio_transport_ops transport = {
-	.notify_queue = no_irq,
-	.notify_config = no_config_irq,
+    .notify_queue = no_irq,
+    .notify_config = no_config_irq,
 };
 
 static void check_parsers(const uint8_t *data, size_t size)
@@ -76,7 +76,7 @@ static void check_parsers(const uint8_t *data, size_t size)
 		if (size >= 20)
 			memcpy(&f, data + 12, 8);
 		if (virtio_net_hdr_check_tx(&in, (uint32_t)(size - 12), f, &out) ==
-			    VIRTIO_NET_TX_OK &&
+			VIRTIO_NET_TX_OK &&
 		    (out.flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM))
 			abort();
 	}
@@ -125,10 +125,10 @@ static struct session *session_get(void)
 /* Reset, then the driver's init sequence up to DRIVER_OK. Lock held. */
 static void restart(struct session *s, uint8_t bits)
 {
-	static const unsigned int choice[8] = {
-	    VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_CSUM,	  VIRTIO_NET_F_HOST_TSO4,
-	    VIRTIO_NET_F_CTRL_VQ,   VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_MAC_ADDR,
-	    VIRTIO_NET_F_HOST_UFO,  VIRTIO_NET_F_HOST_ECN};
+	static const unsigned int choice[8] = {VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_CSUM,
+					       VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_CTRL_VQ,
+					       VIRTIO_NET_F_CTRL_RX,   VIRTIO_NET_F_CTRL_MAC_ADDR,
+					       VIRTIO_NET_F_HOST_UFO,  VIRTIO_NET_F_HOST_ECN};
 	struct virtio_device *vdev = &s->net->vdev;
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1;
 
@@ -142,7 +142,8 @@ static void restart(struct session *s, uint8_t bits)
 		abort();
 	s->features = features;
 	for (unsigned int q = 0; q < NQ; q++) {
-		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE, RING_SPAN) ||
+		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE,
+				      RING_SPAN) ||
 		    virtq_enable(&vdev->queues[q], &s->drv[q].layout, bits & 1, !(bits & 2)))
 			abort();
 	}
@@ -231,7 +232,8 @@ static size_t step(struct session *s, const uint8_t *p, size_t left)
 		return 2;
 	case 2:
 		len = MIN((size_t)arg * 4, left - 2);
-		if (send(s->peer, p + 2, len, MSG_DONTWAIT) >= 0 && virtio_dev_running(&s->net->vdev))
+		if (send(s->peer, p + 2, len, MSG_DONTWAIT) >= 0 &&
+		    virtio_dev_running(&s->net->vdev))
 			virtio_net_io_rx(&s->net->rxq[0]);
 		return 2 + len;
 	case 3:

@@ -69,8 +69,8 @@ static void no_config_irq(struct virtio_device *vdev)
 }
 
 static const struct virtio_transport_ops transport = {
-	.notify_queue = no_irq,
-	.notify_config = no_config_irq,
+    .notify_queue = no_irq,
+    .notify_config = no_config_irq,
 };
 
 static int count_fds(void)
@@ -160,7 +160,8 @@ static void restart(struct session *s)
 	if (!virtio_dev_accept_features(vdev, 1ULL << VIRTIO_F_VERSION_1))
 		abort();
 	for (unsigned int q = 0; q < NQ; q++) {
-		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE, RING_SPAN) ||
+		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE,
+				      RING_SPAN) ||
 		    virtq_enable(&vdev->queues[q], &s->drv[q].layout, false, true))
 			abort();
 	}

@@ -258,12 +258,12 @@ static void destroy(struct virtio_device *vdev)
 }
 
 static const struct virtio_dev_ops net_ops = {
-	.config_read = config_read,
-	.config_write = config_write,
-	.activate = activate,
-	.reset = reset,
-	.queue_notify = queue_notify,
-	.destroy = destroy,
+    .config_read = config_read,
+    .config_write = config_write,
+    .activate = activate,
+    .reset = reset,
+    .queue_notify = queue_notify,
+    .destroy = destroy,
 };
 
 static void pick_mac(const struct net_config *nc, uint8_t mac[6])
@@ -308,9 +308,8 @@ static int setup_queues(struct virtio_net *net)
 	return 0;
 }
 
-int virtio_net_create_on(const struct net_config *nc, struct tap *tap,
-			 const struct guest_mem *mem, struct event_loop *loop,
-			 struct virtio_net **out)
+int virtio_net_create_on(const struct net_config *nc, struct tap *tap, const struct guest_mem *mem,
+			 struct event_loop *loop, struct virtio_net **out)
 {
 	struct virtio_net *net = calloc(1, sizeof(*net));
 	int err;
@@ -345,9 +344,8 @@ int virtio_net_create_on(const struct net_config *nc, struct tap *tap,
 	return 0;
 }
 
-int virtio_net_create(const struct net_config *nc, unsigned int index,
-		      const struct guest_mem *mem, struct event_loop *loop,
-		      struct virtio_net **out)
+int virtio_net_create(const struct net_config *nc, unsigned int index, const struct guest_mem *mem,
+		      struct event_loop *loop, struct virtio_net **out)
 {
 	char msg[256];
 	struct tap tap;

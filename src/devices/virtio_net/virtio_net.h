@@ -44,17 +44,17 @@
 #include "vm/guest_mem.h"
 
 #define VIRTIO_NET_QUEUE_SIZE 256
-#define VIRTIO_NET_RX_HOLD 64	   /* chains held for one frame at most */
-#define VIRTIO_NET_RX_IOV 1024	   /* their segments, plus the bounce buffer */
-#define VIRTIO_NET_RX_BUDGET 64	   /* frames per tap wake-up */
-#define VIRTIO_NET_TX_BUDGET 256   /* chains per transmit run */
+#define VIRTIO_NET_RX_HOLD 64	 /* chains held for one frame at most */
+#define VIRTIO_NET_RX_IOV 1024	 /* their segments, plus the bounce buffer */
+#define VIRTIO_NET_RX_BUDGET 64	 /* frames per tap wake-up */
+#define VIRTIO_NET_TX_BUDGET 256 /* chains per transmit run */
 
 struct virtio_net;
 
 struct virtio_net_held {
 	uint16_t head;
-	uint16_t n_iov;	 /* its writable segments in rxq.iov */
-	uint32_t len;	 /* writable bytes */
+	uint16_t n_iov; /* its writable segments in rxq.iov */
+	uint32_t len;	/* writable bytes */
 };
 
 /* One receive queue with its tap fd. */
@@ -62,17 +62,17 @@ struct virtio_net_rxq {
 	struct virtio_net *net;
 	unsigned int pair;
 	int fd;
-	bool watching;		   /* fd registered with the event loop */
+	bool watching; /* fd registered with the event loop */
 	unsigned int n_held;
 	struct virtio_net_held held[VIRTIO_NET_RX_HOLD];
-	unsigned int n_iov;	   /* sum of held[].n_iov */
-	uint64_t held_bytes;	   /* sum of held[].len */
+	unsigned int n_iov;  /* sum of held[].n_iov */
+	uint64_t held_bytes; /* sum of held[].len */
 	struct iovec iov[VIRTIO_NET_RX_IOV + 1];
 	/* A frame that did not fit the held chains: stream bytes
 	 * [pend_at, pend_len) wait in bounce[0..]. */
 	bool pending;
 	uint32_t pend_at, pend_len;
-	uint8_t *bounce;	   /* VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME bytes */
+	uint8_t *bounce; /* VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME bytes */
 };
 
 struct virtio_net_stats {
@@ -81,20 +81,20 @@ struct virtio_net_stats {
 
 struct virtio_net {
 	struct virtio_device vdev;
-	char name[48];			/* "virtio-net (tap0)" */
+	char name[48]; /* "virtio-net (tap0)" */
 	struct tap tap;
 	struct virtio_net_config config; /* little-endian, as the driver reads it */
-	uint8_t mac[6];			/* from the command line or made up */
+	uint8_t mac[6];			 /* from the command line or made up */
 	uint16_t max_pairs;
 	struct virtio_net_ctrl_state ctrl;
-	struct virtio_net_rxq *rxq;	/* max_pairs of them */
-	int work_fd;			/* eventfd: transmit work left over */
+	struct virtio_net_rxq *rxq; /* max_pairs of them */
+	int work_fd;		    /* eventfd: transmit work left over */
 	bool work_watched;
-	uint32_t tx_more;		/* bit p: pair p's transmit queue has more */
+	uint32_t tx_more; /* bit p: pair p's transmit queue has more */
 	struct virtio_net_stats stats;
-	bool use_vhost;			/* vhost-net moves the packets */
+	bool use_vhost;			    /* vhost-net moves the packets */
 	struct vhost vhost[TAP_MAX_QUEUES]; /* one per pair */
-	struct virtq_chain chain;	/* scratch for virtq_pop (lock held) */
+	struct virtq_chain chain;	    /* scratch for virtq_pop (lock held) */
 	uint8_t ctrl_buf[VIRTIO_NET_CTRL_MAX];
 };
 

@@ -121,8 +121,8 @@ static uint8_t offloads_cmd(struct virtio_net_ctrl_state *st, uint8_t cmd, const
 }
 
 /* Guest-controlled: buf and len. */
-uint8_t virtio_net_ctrl_handle(struct virtio_net_ctrl_state *st, const uint8_t *buf,
-			       size_t len, uint64_t features, unsigned int *changed)
+uint8_t virtio_net_ctrl_handle(struct virtio_net_ctrl_state *st, const uint8_t *buf, size_t len,
+			       uint64_t features, unsigned int *changed)
 {
 	const uint8_t *data = buf + 2;
 	size_t dlen;

@@ -22,9 +22,9 @@
 #define VIRTIO_NET_CTRL_MAX 4096
 
 /* The GUEST_* feature bits GUEST_OFFLOADS_SET may switch. */
-#define VIRTIO_NET_GUEST_OFFLOAD_MASK                                                  \
-	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |       \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |        \
+#define VIRTIO_NET_GUEST_OFFLOAD_MASK                                                              \
+	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |                   \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |                    \
 	 (1ULL << VIRTIO_NET_F_GUEST_UFO))
 
 enum {
@@ -50,7 +50,7 @@ void virtio_net_ctrl_reset(struct virtio_net_ctrl_state *st, const uint8_t mac[6
  * VIRTIO_NET_ERR (the ack to write) and ORs VIRTIO_NET_CTRL_CHANGED_* into
  * *changed. Guest-controlled: buf and len.
  */
-uint8_t virtio_net_ctrl_handle(struct virtio_net_ctrl_state *st, const uint8_t *buf,
-			       size_t len, uint64_t features, unsigned int *changed);
+uint8_t virtio_net_ctrl_handle(struct virtio_net_ctrl_state *st, const uint8_t *buf, size_t len,
+			       uint64_t features, unsigned int *changed);
 
 #endif

@@ -15,10 +15,10 @@
 #include "devices/virtio_net/virtio_net_ctrl.h"
 
 #define F(bit) (1ULL << (bit))
-#define ALL                                                                              \
-	(F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-	 F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |                          \
-	 F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
+#define ALL                                                                                        \
+	(F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CTRL_RX) | F(VIRTIO_NET_F_CTRL_MAC_ADDR) |       \
+	 F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | F(VIRTIO_NET_F_GUEST_CSUM) |   \
+	 F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))
 
 static const uint8_t mac[6] = {0x52, 0x54, 0, 1, 2, 3};
 static struct virtio_net_ctrl_state st;
@@ -54,7 +54,8 @@ static void test_reset_state(void **state)
 static void test_rx_mode(void **state)
 {
 	(void)state;
-	assert_int_equal(CMD(ALL, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+	assert_int_equal(CMD(ALL, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, 0),
+			 VIRTIO_NET_OK);
 	assert_false(st.filter.promisc);
 	assert_int_equal(CMD(ALL, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, 1),
 			 VIRTIO_NET_OK);
@@ -74,9 +75,34 @@ static void test_rx_mode(void **state)
 
 static void test_mac_table(void **state)
 {
-	const uint8_t ok[] = {VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET,
-			      1, 0, 0, 0, 0x52, 0x54, 0, 9, 9, 9,
-			      2, 0, 0, 0, 0x01, 0, 0x5e, 0, 0, 1, 0x33, 0x33, 0, 0, 0, 1};
+	const uint8_t ok[] = {VIRTIO_NET_CTRL_MAC,
+			      VIRTIO_NET_CTRL_MAC_TABLE_SET,
+			      1,
+			      0,
+			      0,
+			      0,
+			      0x52,
+			      0x54,
+			      0,
+			      9,
+			      9,
+			      9,
+			      2,
+			      0,
+			      0,
+			      0,
+			      0x01,
+			      0,
+			      0x5e,
+			      0,
+			      0,
+			      1,
+			      0x33,
+			      0x33,
+			      0,
+			      0,
+			      0,
+			      1};
 	uint8_t big[2 + 4 + 65 * 6 + 4];
 
 	(void)state;
@@ -107,9 +133,9 @@ static void test_mac_table(void **state)
 static void test_mac_addr_set(void **state)
 {
 	(void)state;
-	assert_int_equal(CMD(ALL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, 2, 0, 0, 0, 0,
-			     7),
-			 VIRTIO_NET_OK);
+	assert_int_equal(
+	    CMD(ALL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, 2, 0, 0, 0, 0, 7),
+	    VIRTIO_NET_OK);
 	assert_true(changed & VIRTIO_NET_CTRL_CHANGED_MAC);
 	assert_memory_equal(st.filter.mac, ((uint8_t[]){2, 0, 0, 0, 0, 7}), 6);
 	assert_int_equal(CMD(ALL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, 2, 0, 0),
@@ -184,13 +210,13 @@ static void test_unknown_and_short(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_reset_state, setup),
-		cmocka_unit_test_setup(test_rx_mode, setup),
-		cmocka_unit_test_setup(test_mac_table, setup),
-		cmocka_unit_test_setup(test_mac_addr_set, setup),
-		cmocka_unit_test_setup(test_mq, setup),
-		cmocka_unit_test_setup(test_guest_offloads, setup),
-		cmocka_unit_test_setup(test_unknown_and_short, setup),
+	    cmocka_unit_test_setup(test_reset_state, setup),
+	    cmocka_unit_test_setup(test_rx_mode, setup),
+	    cmocka_unit_test_setup(test_mac_table, setup),
+	    cmocka_unit_test_setup(test_mac_addr_set, setup),
+	    cmocka_unit_test_setup(test_mq, setup),
+	    cmocka_unit_test_setup(test_guest_offloads, setup),
+	    cmocka_unit_test_setup(test_unknown_and_short, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

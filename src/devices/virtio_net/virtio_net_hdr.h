@@ -20,10 +20,10 @@
 
 enum virtio_net_tx_verdict {
 	VIRTIO_NET_TX_OK,
-	VIRTIO_NET_TX_SHORT,	   /* frame shorter than an Ethernet header */
-	VIRTIO_NET_TX_TOO_BIG,	   /* frame longer than VIRTIO_NET_MAX_FRAME */
-	VIRTIO_NET_TX_BAD_CSUM,	   /* NEEDS_CSUM without CSUM, or out of the frame */
-	VIRTIO_NET_TX_BAD_GSO,	   /* unknown or unnegotiated GSO type, size 0 */
+	VIRTIO_NET_TX_SHORT,	/* frame shorter than an Ethernet header */
+	VIRTIO_NET_TX_TOO_BIG,	/* frame longer than VIRTIO_NET_MAX_FRAME */
+	VIRTIO_NET_TX_BAD_CSUM, /* NEEDS_CSUM without CSUM, or out of the frame */
+	VIRTIO_NET_TX_BAD_GSO,	/* unknown or unnegotiated GSO type, size 0 */
 };
 
 /*
@@ -42,10 +42,10 @@ const char *virtio_net_tx_verdict_name(enum virtio_net_tx_verdict v);
 
 /* The receive filter the driver programs through the control queue. */
 struct virtio_net_filter {
-	uint8_t mac[6];	  /* the device's own address */
-	bool promisc;	  /* everything */
-	bool allmulti;	  /* every multicast frame */
-	bool alluni;	  /* every unicast frame */
+	uint8_t mac[6]; /* the device's own address */
+	bool promisc;	/* everything */
+	bool allmulti;	/* every multicast frame */
+	bool alluni;	/* every unicast frame */
 	bool nomulti, nouni, nobcast;
 	bool uni_overflow;   /* more unicast addresses than the table holds */
 	bool multi_overflow; /* same for multicast */

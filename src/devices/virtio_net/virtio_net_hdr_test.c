@@ -14,12 +14,12 @@
 #include "devices/virtio_net/virtio_net_hdr.h"
 
 #define F(bit) (1ULL << (bit))
-#define ALL_HOST                                                                          \
-	(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |   \
+#define ALL_HOST                                                                                   \
+	(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |            \
 	 F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_HOST_UFO))
 
-static struct virtio_net_hdr_v1 hdr(uint8_t flags, uint8_t gso, uint16_t hdr_len,
-				    uint16_t gso_size, uint16_t start, uint16_t off)
+static struct virtio_net_hdr_v1 hdr(uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size,
+				    uint16_t start, uint16_t off)
 {
 	struct virtio_net_hdr_v1 h;
 
@@ -70,8 +70,7 @@ static void test_lengths(void **state)
 			 VIRTIO_NET_TX_OK);
 	assert_int_equal(check(hdr(0, 0, 0, 0, 0, 0), VIRTIO_NET_MAX_FRAME + 1, 0, &out),
 			 VIRTIO_NET_TX_TOO_BIG);
-	assert_int_equal(check(hdr(0, 0, 0, 0, 0, 0), UINT32_MAX, 0, &out),
-			 VIRTIO_NET_TX_TOO_BIG);
+	assert_int_equal(check(hdr(0, 0, 0, 0, 0, 0), UINT32_MAX, 0, &out), VIRTIO_NET_TX_TOO_BIG);
 }
 
 static void test_checksum(void **state)
@@ -98,26 +97,26 @@ static void test_gso(void **state)
 	struct virtio_net_hdr_v1 out;
 
 	(void)state;
-	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16), 60000, ALL_HOST,
-			       &out),
-			 VIRTIO_NET_TX_OK);
+	assert_int_equal(
+	    check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16), 60000, ALL_HOST, &out),
+	    VIRTIO_NET_TX_OK);
 	assert_int_equal(le16toh(out.gso_size), 1448);
 	assert_int_equal(out.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
-	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 74, 1428,
-				   54, 16),
-			       60000, ALL_HOST, &out),
-			 VIRTIO_NET_TX_OK);
-	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_UDP, 42, 1472, 34, 6), 60000, ALL_HOST,
-			       &out),
-			 VIRTIO_NET_TX_OK);
+	assert_int_equal(
+	    check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN, 74, 1428, 54, 16),
+		  60000, ALL_HOST, &out),
+	    VIRTIO_NET_TX_OK);
+	assert_int_equal(
+	    check(hdr(1, VIRTIO_NET_HDR_GSO_UDP, 42, 1472, 34, 6), 60000, ALL_HOST, &out),
+	    VIRTIO_NET_TX_OK);
 	/* Each type needs its feature. */
 	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 34, 16), 60000,
 			       F(VIRTIO_NET_F_CSUM), &out),
 			 VIRTIO_NET_TX_BAD_GSO);
-	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 54, 1448,
-				   34, 16),
-			       60000, ALL_HOST & ~F(VIRTIO_NET_F_HOST_ECN), &out),
-			 VIRTIO_NET_TX_BAD_GSO);
+	assert_int_equal(
+	    check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 54, 1448, 34, 16),
+		  60000, ALL_HOST & ~F(VIRTIO_NET_F_HOST_ECN), &out),
+	    VIRTIO_NET_TX_BAD_GSO);
 	/* Unknown types, UDP_L4 (USO not offered), size 0, no checksum, ECN alone. */
 	assert_int_equal(check(hdr(1, 2, 54, 1448, 34, 16), 60000, ALL_HOST, &out),
 			 VIRTIO_NET_TX_BAD_GSO);
@@ -125,12 +124,12 @@ static void test_gso(void **state)
 			 VIRTIO_NET_TX_BAD_GSO);
 	assert_int_equal(check(hdr(1, 0x7f, 54, 1448, 34, 16), 60000, ALL_HOST, &out),
 			 VIRTIO_NET_TX_BAD_GSO);
-	assert_int_equal(check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 54, 0, 34, 16), 60000, ALL_HOST,
-			       &out),
-			 VIRTIO_NET_TX_BAD_GSO);
-	assert_int_equal(check(hdr(0, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 0, 0), 60000, ALL_HOST,
-			       &out),
-			 VIRTIO_NET_TX_BAD_GSO);
+	assert_int_equal(
+	    check(hdr(1, VIRTIO_NET_HDR_GSO_TCPV4, 54, 0, 34, 16), 60000, ALL_HOST, &out),
+	    VIRTIO_NET_TX_BAD_GSO);
+	assert_int_equal(
+	    check(hdr(0, VIRTIO_NET_HDR_GSO_TCPV4, 54, 1448, 0, 0), 60000, ALL_HOST, &out),
+	    VIRTIO_NET_TX_BAD_GSO);
 	assert_int_equal(check(hdr(0, VIRTIO_NET_HDR_GSO_ECN, 0, 0, 0, 0), 60, ALL_HOST, &out),
 			 VIRTIO_NET_TX_BAD_GSO);
 	assert_string_equal(virtio_net_tx_verdict_name(VIRTIO_NET_TX_BAD_GSO),
@@ -180,9 +179,9 @@ static void test_filter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_frame), cmocka_unit_test(test_lengths),
-		cmocka_unit_test(test_checksum),    cmocka_unit_test(test_gso),
-		cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_plain_frame), cmocka_unit_test(test_lengths),
+	    cmocka_unit_test(test_checksum),	cmocka_unit_test(test_gso),
+	    cmocka_unit_test(test_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

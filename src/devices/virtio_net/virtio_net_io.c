@@ -251,8 +251,9 @@ static enum rx_state rx_one(struct virtio_net_rxq *rq, bool *pushed)
 	}
 	if (!has(net, VIRTIO_NET_F_MRG_RXBUF)) {
 		net->stats.rx_dropped++;
-		log_guest_once("%s: a %u-byte frame does not fit a %llu-byte receive buffer: dropped",
-			       net->name, total, (unsigned long long)rq->held_bytes);
+		log_guest_once(
+		    "%s: a %u-byte frame does not fit a %llu-byte receive buffer: dropped",
+		    net->name, total, (unsigned long long)rq->held_bytes);
 		return RX_AGAIN;
 	}
 	rq->pending = true;
@@ -378,8 +379,9 @@ void virtio_net_io_tx(struct virtio_net *net, unsigned int pair)
 		if (r == 0)
 			break;
 		if (r < 0 || tx_one(net, pair, &net->chain) < 0) {
-			virtio_dev_set_needs_reset(&net->vdev, r < 0 ? "broken transmit queue"
-							       : "transmit chain without a header");
+			virtio_dev_set_needs_reset(&net->vdev,
+						   r < 0 ? "broken transmit queue"
+							 : "transmit chain without a header");
 			return;
 		}
 		virtq_push(vq, net->chain.head, 0);

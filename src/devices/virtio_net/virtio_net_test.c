@@ -53,8 +53,8 @@ static void fake_notify_config(struct virtio_device *vdev)
 }
 
 static const struct virtio_transport_ops fake_transport = {
-	.notify_queue = fake_notify_queue,
-	.notify_config = fake_notify_config,
+    .notify_queue = fake_notify_queue,
+    .notify_config = fake_notify_config,
 };
 
 static struct fx *fx_new(uint64_t features, bool mrg)
@@ -87,10 +87,11 @@ static struct fx *fx_new(uint64_t features, bool mrg)
 	features |= F(VIRTIO_F_VERSION_1) | (mrg ? F(VIRTIO_NET_F_MRG_RXBUF) : 0);
 	assert_true(virtio_dev_accept_features(vdev, features));
 	for (unsigned int q = 0; q < NQ; q++) {
-		assert_int_equal(virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE,
-						   0x200000),
+		assert_int_equal(
+		    virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE, 0x200000),
+		    0);
+		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false),
 				 0);
-		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false), 0);
 	}
 	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
@@ -231,8 +232,10 @@ static uint64_t add_tx(struct fx *f, const struct virtio_net_hdr_v1 *h, size_t f
 static void test_tx_frames_reach_the_tap(void **state)
 {
 	struct fx *f = fx_new(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4), false);
-	struct virtio_net_hdr_v1 h = {.flags = 1 | 2, .csum_start = htole16(34),
-				      .csum_offset = htole16(16), .num_buffers = htole16(9)};
+	struct virtio_net_hdr_v1 h = {.flags = 1 | 2,
+				      .csum_start = htole16(34),
+				      .csum_offset = htole16(16),
+				      .num_buffers = htole16(9)};
 	struct vring_used_elem e;
 	uint8_t buf[2000], want[100];
 
@@ -241,8 +244,8 @@ static void test_tx_frames_reach_the_tap(void **state)
 	add_tx(f, &(struct virtio_net_hdr_v1){0}, 60, false);
 	kick(f, 1);
 	assert_int_equal(recv(f->peer, buf, sizeof(buf), 0), VIRTIO_NET_HDR_LEN + 100);
-	assert_int_equal(buf[0], 1); /* DATA_VALID cleared */
-	assert_int_equal(buf[10] | buf[11], 0);  /* num_buffers zeroed */
+	assert_int_equal(buf[0], 1);		/* DATA_VALID cleared */
+	assert_int_equal(buf[10] | buf[11], 0); /* num_buffers zeroed */
 	frame(want, 100, guest_mac);
 	assert_memory_equal(buf + VIRTIO_NET_HDR_LEN, want, 100);
 	assert_int_equal(recv(f->peer, buf, sizeof(buf), 0), VIRTIO_NET_HDR_LEN + 60);
@@ -257,14 +260,16 @@ static void test_tx_frames_reach_the_tap(void **state)
 static void test_tx_bad_header_drops_only_that_frame(void **state)
 {
 	struct fx *f = fx_new(F(VIRTIO_NET_F_CSUM), false);
-	struct virtio_net_hdr_v1 tso = {.flags = 1, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-					.gso_size = htole16(1448), .csum_start = htole16(34),
+	struct virtio_net_hdr_v1 tso = {.flags = 1,
+					.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+					.gso_size = htole16(1448),
+					.csum_start = htole16(34),
 					.csum_offset = htole16(16)};
 	struct vring_used_elem e;
 	uint8_t buf[2000];
 
 	(void)state;
-	add_tx(f, &tso, 100, false);			    /* HOST_TSO4 not negotiated */
+	add_tx(f, &tso, 100, false);			      /* HOST_TSO4 not negotiated */
 	add_tx(f, &(struct virtio_net_hdr_v1){0}, 10, false); /* runt */
 	add_tx(f, &(struct virtio_net_hdr_v1){0}, 60, false);
 	kick(f, 1);
@@ -494,18 +499,18 @@ static void test_reset_forgets_held_chains(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shape_and_config),
-		cmocka_unit_test(test_tx_frames_reach_the_tap),
-		cmocka_unit_test(test_tx_bad_header_drops_only_that_frame),
-		cmocka_unit_test(test_tx_chain_without_header_needs_reset),
-		cmocka_unit_test(test_rx_one_buffer_per_frame),
-		cmocka_unit_test(test_rx_waits_for_buffers_instead_of_dropping),
-		cmocka_unit_test(test_rx_too_big_for_buffer_is_dropped_and_buffer_reused),
-		cmocka_unit_test(test_rx_mergeable_spans_buffers),
-		cmocka_unit_test(test_rx_mergeable_frame_waits_for_more_buffers),
-		cmocka_unit_test(test_ctrl_and_filter),
-		cmocka_unit_test(test_ctrl_chain_without_ack_needs_reset),
-		cmocka_unit_test(test_reset_forgets_held_chains),
+	    cmocka_unit_test(test_shape_and_config),
+	    cmocka_unit_test(test_tx_frames_reach_the_tap),
+	    cmocka_unit_test(test_tx_bad_header_drops_only_that_frame),
+	    cmocka_unit_test(test_tx_chain_without_header_needs_reset),
+	    cmocka_unit_test(test_rx_one_buffer_per_frame),
+	    cmocka_unit_test(test_rx_waits_for_buffers_instead_of_dropping),
+	    cmocka_unit_test(test_rx_too_big_for_buffer_is_dropped_and_buffer_reused),
+	    cmocka_unit_test(test_rx_mergeable_spans_buffers),
+	    cmocka_unit_test(test_rx_mergeable_frame_waits_for_more_buffers),
+	    cmocka_unit_test(test_ctrl_and_filter),
+	    cmocka_unit_test(test_ctrl_chain_without_ack_needs_reset),
+	    cmocka_unit_test(test_reset_forgets_held_chains),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,8 +38,8 @@ int virtio_net_vhost_open(struct virtio_net *net, const char *path)
 
 	path = path ? path : DEFAULT_DEVICE;
 	for (unsigned int p = 0; p < net->max_pairs; p++) {
-		int err = vhost_open(&net->vhost[p], path, 2, net->vdev.loop, on_call,
-				     &net->rxq[p], msg, sizeof(msg));
+		int err = vhost_open(&net->vhost[p], path, 2, net->vdev.loop, on_call, &net->rxq[p],
+				     msg, sizeof(msg));
 
 		if (err) {
 			log_error("--net: %s", msg);

@@ -31,8 +31,8 @@ static struct virtio_vsock *vs_of(struct virtio_device *vdev)
 }
 
 /* Up to `max` bytes of the chain's `writable` (or readable) part from byte `off`. */
-static unsigned int chain_slice(const struct virtq_chain *c, bool writable, size_t off,
-				size_t max, struct iovec *out)
+static unsigned int chain_slice(const struct virtq_chain *c, bool writable, size_t off, size_t max,
+				struct iovec *out)
 {
 	unsigned int first = writable ? c->n_out : 0, n = writable ? c->n_in : c->n_out, k = 0;
 
@@ -103,10 +103,9 @@ static uint32_t send_data(struct virtio_vsock *vs, struct vsock_conn *c)
 		/* End of the host's stream (or an error): tell the guest. */
 		c->want_read = false;
 		c->host_eof = true;
-		c->shutdown_flags = VIRTIO_VSOCK_SHUTDOWN_SEND |
-				    ((c->host_hup && !c->host_wr_shut) || got < 0
-					 ? VIRTIO_VSOCK_SHUTDOWN_RCV
-					 : 0);
+		c->shutdown_flags =
+		    VIRTIO_VSOCK_SHUTDOWN_SEND |
+		    ((c->host_hup && !c->host_wr_shut) || got < 0 ? VIRTIO_VSOCK_SHUTDOWN_RCV : 0);
 		c->owe |= VSOCK_OWE_SHUTDOWN;
 		return 0;
 	}
@@ -159,10 +158,12 @@ static uint32_t fill_one(struct virtio_vsock *vs)
 
 	if (mux->n_stray) {
 		struct vsock_stray s = mux->stray[--mux->n_stray];
-		struct vsock_pkt pkt = {
-		    .src_cid = VSOCK_HOST_CID, .dst_cid = vs->cid, .src_port = s.host_port,
-		    .dst_port = s.guest_port, .type = VIRTIO_VSOCK_TYPE_STREAM,
-		    .op = VIRTIO_VSOCK_OP_RST};
+		struct vsock_pkt pkt = {.src_cid = VSOCK_HOST_CID,
+					.dst_cid = vs->cid,
+					.src_port = s.host_port,
+					.dst_port = s.guest_port,
+					.type = VIRTIO_VSOCK_TYPE_STREAM,
+					.op = VIRTIO_VSOCK_OP_RST};
 
 		return put_header(vs, &pkt);
 	}
@@ -378,8 +379,7 @@ static void post_event(struct virtio_vsock *vs)
 		virtio_dev_set_needs_reset(&vs->vdev, "broken event queue");
 	if (r <= 0)
 		return;
-	virtq_push(vq, vs->chain.head,
-		   (uint32_t)virtq_chain_write(&vs->chain, 0, &ev, sizeof(ev)));
+	virtq_push(vq, vs->chain.head, (uint32_t)virtq_chain_write(&vs->chain, 0, &ev, sizeof(ev)));
 	vs->event_owed = false;
 	virtio_dev_notify(&vs->vdev, EVQ);
 }
@@ -451,11 +451,11 @@ static void destroy(struct virtio_device *vdev)
 }
 
 static const struct virtio_dev_ops vsock_ops = {
-	.config_read = config_read,
-	.activate = activate,
-	.reset = reset,
-	.queue_notify = queue_notify,
-	.destroy = destroy,
+    .config_read = config_read,
+    .activate = activate,
+    .reset = reset,
+    .queue_notify = queue_notify,
+    .destroy = destroy,
 };
 
 int virtio_vsock_create(const struct vsock_config *vc, const struct guest_mem *mem,

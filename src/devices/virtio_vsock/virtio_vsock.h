@@ -37,17 +37,17 @@
 #include "vm/guest_mem.h"
 
 #define VIRTIO_VSOCK_QUEUE_SIZE 256
-#define VSOCK_MAX_CONNS 1023	 /* as Firecracker */
-#define VSOCK_MAX_PENDING 64	 /* host sockets still sending their CONNECT line */
-#define VSOCK_MAX_STRAY 64	 /* RSTs owed for packets of no connection */
+#define VSOCK_MAX_CONNS 1023 /* as Firecracker */
+#define VSOCK_MAX_PENDING 64 /* host sockets still sending their CONNECT line */
+#define VSOCK_MAX_STRAY 64   /* RSTs owed for packets of no connection */
 #define VSOCK_HASH_SIZE 256
 #define VSOCK_LOCAL_PORT_BASE (1u << 30)
-#define VSOCK_TIMEOUT_MS 2000	 /* CONNECT line, guest's RESPONSE, guest's RST after SHUTDOWN */
+#define VSOCK_TIMEOUT_MS 2000 /* CONNECT line, guest's RESPONSE, guest's RST after SHUTDOWN */
 
 /* A host socket accepted on uds_path that has not sent "CONNECT <port>\n" yet. */
 struct vsock_pending {
 	struct vsock_pending *next;
-	int fd;			/* -1 once closed (freed by vsock_mux_reap) */
+	int fd; /* -1 once closed (freed by vsock_mux_reap) */
 	struct vsock_watch watch;
 	uint64_t deadline_ms;
 };
@@ -58,20 +58,20 @@ struct vsock_stray {
 
 /* The host side: sockets, connections, what the guest is owed. */
 struct vsock_mux {
-	char *path;			/* uds_path */
-	int epfd;			/* host sockets; itself watched by the event loop */
+	char *path; /* uds_path */
+	int epfd;   /* host sockets; itself watched by the event loop */
 	bool epfd_watched;
 	int listen_fd;
-	bool bound;			/* the socket file at path is ours */
+	bool bound; /* the socket file at path is ours */
 	struct vsock_watch listen_watch;
-	int timer_fd;			/* VSOCK_TIMEOUT_MS checks */
+	int timer_fd; /* VSOCK_TIMEOUT_MS checks */
 	bool timer_watched;
 	struct vsock_pending *pending;
 	unsigned int n_pending;
 	struct vsock_conn *hash[VSOCK_HASH_SIZE];
 	unsigned int n_conns;
 	struct vsock_conn *rx_head, *rx_tail; /* connections owing the guest packets */
-	struct vsock_conn *dead;	/* closed, freed by vsock_mux_reap() (via hash_next) */
+	struct vsock_conn *dead; /* closed, freed by vsock_mux_reap() (via hash_next) */
 	struct vsock_pending *dead_pending;
 	struct vsock_stray stray[VSOCK_MAX_STRAY];
 	unsigned int n_stray;
@@ -87,14 +87,14 @@ struct virtio_vsock {
 	char name[40];
 	uint64_t cid;
 	struct virtio_vsock_config config;
-	struct vsock_mux mux;		/* hybrid host side (use_vhost false) */
+	struct vsock_mux mux; /* hybrid host side (use_vhost false) */
 	bool use_vhost;
-	struct vhost vhost;		/* vhost-vsock: rx and tx in the kernel */
-	bool rx_held;			/* rx_chain popped, not used yet */
-	bool event_owed;		/* a TRANSPORT_RESET waits for an event buffer */
+	struct vhost vhost; /* vhost-vsock: rx and tx in the kernel */
+	bool rx_held;	    /* rx_chain popped, not used yet */
+	bool event_owed;    /* a TRANSPORT_RESET waits for an event buffer */
 	struct virtio_vsock_stats stats;
-	struct virtq_chain rx_chain;	/* the held receive chain */
-	struct virtq_chain chain;	/* scratch for the other queues */
+	struct virtq_chain rx_chain; /* the held receive chain */
+	struct virtq_chain chain;    /* scratch for the other queues */
 };
 
 /*
@@ -157,16 +157,15 @@ void vsock_mux_want_rx(struct vsock_mux *mux, struct vsock_conn *c);
 void vsock_mux_update_events(struct vsock_mux *mux, struct vsock_conn *c);
 
 /* Guest bytes for the host socket: written now, the rest kept in the ring. */
-void vsock_mux_host_write(struct virtio_vsock *vs, struct vsock_conn *c,
-			  const struct iovec *iov, unsigned int n, uint32_t len);
+void vsock_mux_host_write(struct virtio_vsock *vs, struct vsock_conn *c, const struct iovec *iov,
+			  unsigned int n, uint32_t len);
 
 /* The guest's SHUTDOWN/flush finished: shut the host socket's sending side
  * or close the connection, as the two ends' states say. */
 void vsock_mux_settle(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* virtio_vsock_vhost.c: the kernel's vhost-vsock as the host side. */
-must_check int vsock_vhost_open(struct virtio_vsock *vs, const char *path,
-				struct event_loop *loop);
+must_check int vsock_vhost_open(struct virtio_vsock *vs, const char *path, struct event_loop *loop);
 must_check int vsock_vhost_activate(struct virtio_vsock *vs);
 void vsock_vhost_reset(struct virtio_vsock *vs);
 

@@ -73,8 +73,7 @@ void vsock_conn_header(struct vsock_conn *c, uint64_t guest_cid, uint16_t op, ui
 	c->owe &= ~(unsigned int)VSOCK_OWE_CREDIT_UPDATE; /* every header carries it */
 }
 
-int vsock_conn_ring_put(struct vsock_conn *c, const struct iovec *iov, unsigned int n,
-			uint32_t len)
+int vsock_conn_ring_put(struct vsock_conn *c, const struct iovec *iov, unsigned int n, uint32_t len)
 {
 	uint32_t tail;
 

@@ -26,9 +26,9 @@
 #define VSOCK_BUF_ALLOC (256 * 1024) /* what Cove lets a guest have in flight, per connection */
 
 enum vsock_conn_state {
-	VSOCK_CONN_CONNECTING,	/* host-initiated: REQUEST owed or sent, no RESPONSE yet */
+	VSOCK_CONN_CONNECTING, /* host-initiated: REQUEST owed or sent, no RESPONSE yet */
 	VSOCK_CONN_ESTABLISHED,
-	VSOCK_CONN_CLOSING,	/* RST owed to the guest, or SHUTDOWN sent and RST awaited */
+	VSOCK_CONN_CLOSING, /* RST owed to the guest, or SHUTDOWN sent and RST awaited */
 };
 
 /* Control packets a connection owes the guest (sent in this order). */
@@ -52,20 +52,20 @@ struct vsock_conn {
 	struct vsock_conn *hash_next;
 	struct vsock_conn *rx_next; /* in the queue of connections owing the guest */
 	bool in_rx_queue;
-	uint32_t local_port;	    /* the host end's port */
-	uint32_t peer_port;	    /* the guest end's port */
+	uint32_t local_port; /* the host end's port */
+	uint32_t peer_port;  /* the guest end's port */
 	enum vsock_conn_state state;
-	int fd;			    /* host Unix socket; -1 once closed */
-	uint32_t events;	    /* epoll interest now registered (0: none) */
+	int fd;		 /* host Unix socket; -1 once closed */
+	uint32_t events; /* epoll interest now registered (0: none) */
 	struct vsock_watch watch;
-	unsigned int owe;	    /* VSOCK_OWE_* */
-	uint32_t shutdown_flags;    /* for VSOCK_OWE_SHUTDOWN */
-	bool want_read;		    /* the host socket may have data (or EOF) for the guest */
-	bool host_eof, host_hup;    /* host stopped sending / closed */
+	unsigned int owe;	 /* VSOCK_OWE_* */
+	uint32_t shutdown_flags; /* for VSOCK_OWE_SHUTDOWN */
+	bool want_read;		 /* the host socket may have data (or EOF) for the guest */
+	bool host_eof, host_hup; /* host stopped sending / closed */
 	bool guest_shut_rcv, guest_shut_send;
-	bool host_wr_shut;	    /* shutdown(SHUT_WR) done */
-	bool dead;		    /* closed; freed by vsock_mux_reap() */
-	uint64_t deadline_ms;	    /* CONNECTING or CLOSING: give up then (0: none) */
+	bool host_wr_shut;    /* shutdown(SHUT_WR) done */
+	bool dead;	      /* closed; freed by vsock_mux_reap() */
+	uint64_t deadline_ms; /* CONNECTING or CLOSING: give up then (0: none) */
 
 	/* Guest -> host: what Cove advertised and consumed. */
 	uint32_t buf_alloc, rx_cnt, fwd_cnt, fwd_cnt_sent;
@@ -112,7 +112,7 @@ void vsock_conn_header(struct vsock_conn *c, uint64_t guest_cid, uint16_t op, ui
  * ring_put returns 0 or -ENOMEM.
  */
 must_check int vsock_conn_ring_put(struct vsock_conn *c, const struct iovec *iov, unsigned int n,
-			 uint32_t len);
+				   uint32_t len);
 /* The ring's readable bytes as up to two iovecs; returns how many. */
 unsigned int vsock_conn_ring_peek(const struct vsock_conn *c, struct iovec iov[2]);
 void vsock_conn_ring_drop(struct vsock_conn *c, uint32_t n);

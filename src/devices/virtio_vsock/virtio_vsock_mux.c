@@ -375,8 +375,8 @@ static void after_consumed(struct virtio_vsock *vs, struct vsock_conn *c)
 	vsock_mux_update_events(&vs->mux, c);
 }
 
-void vsock_mux_host_write(struct virtio_vsock *vs, struct vsock_conn *c,
-			  const struct iovec *iov, unsigned int n, uint32_t len)
+void vsock_mux_host_write(struct virtio_vsock *vs, struct vsock_conn *c, const struct iovec *iov,
+			  unsigned int n, uint32_t len)
 {
 	struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = n};
 	struct iovec rest[VIRTQ_MAX_SIZE];
@@ -416,14 +416,12 @@ void vsock_mux_settle(struct virtio_vsock *vs, struct vsock_conn *c)
 
 	if (c->dead || c->state != VSOCK_CONN_ESTABLISHED)
 		return;
-	if (c->guest_shut_send && !c->ring_used && !c->host_wr_shut && c->fd >= 0 &&
-	    !c->host_hup) {
+	if (c->guest_shut_send && !c->ring_used && !c->host_wr_shut && c->fd >= 0 && !c->host_hup) {
 		shutdown(c->fd, SHUT_WR);
 		c->host_wr_shut = true;
 	}
 	to_host_done = (c->guest_shut_send && !c->ring_used) || c->host_hup;
-	to_guest_done = c->guest_shut_rcv ||
-			(c->host_eof && !(c->owe & VSOCK_OWE_SHUTDOWN));
+	to_guest_done = c->guest_shut_rcv || (c->host_eof && !(c->owe & VSOCK_OWE_SHUTDOWN));
 	if (to_host_done && to_guest_done)
 		vsock_mux_reset_conn(&vs->mux, c);
 }

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define VSOCK_HOST_CID 2
-#define VSOCK_HDR_LEN 44 /* sizeof(struct virtio_vsock_hdr) */
+#define VSOCK_HDR_LEN 44	      /* sizeof(struct virtio_vsock_hdr) */
 #define VSOCK_MAX_PAYLOAD (64 * 1024) /* one packet, as Linux sends at most */
 #define VSOCK_CONNECT_MAX 32	      /* the longest CONNECT line accepted */
 

@@ -26,9 +26,15 @@ static enum vsock_verdict parse(struct vsock_pkt p, uint32_t payload, struct vso
 
 static struct vsock_pkt pkt(uint16_t op, uint32_t len)
 {
-	return (struct vsock_pkt){.src_cid = CID, .dst_cid = 2, .src_port = 5000,
-				  .dst_port = 1234, .len = len, .type = 1, .op = op,
-				  .buf_alloc = 262144, .fwd_cnt = 7};
+	return (struct vsock_pkt){.src_cid = CID,
+				  .dst_cid = 2,
+				  .src_port = 5000,
+				  .dst_port = 1234,
+				  .len = len,
+				  .type = 1,
+				  .op = op,
+				  .buf_alloc = 262144,
+				  .fwd_cnt = 7};
 }
 
 static void test_round_trip(void **state)
@@ -172,9 +178,11 @@ static void test_credit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),	   cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_lengths_ops_types), cmocka_unit_test(test_connect_line),
-		cmocka_unit_test(test_credit),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_lengths_ops_types),
+	    cmocka_unit_test(test_connect_line),
+	    cmocka_unit_test(test_credit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,8 +66,8 @@ static void fake_notify_config(struct virtio_device *vdev)
 }
 
 static const struct virtio_transport_ops fake_transport = {
-	.notify_queue = fake_notify_queue,
-	.notify_config = fake_notify_config,
+    .notify_queue = fake_notify_queue,
+    .notify_config = fake_notify_config,
 };
 
 static void post_rx(struct fx *f, unsigned int n)
@@ -104,10 +104,11 @@ static struct fx *fx_new(void)
 	pthread_mutex_lock(&vdev->lock);
 	assert_true(virtio_dev_accept_features(vdev, 1ULL << VIRTIO_F_VERSION_1));
 	for (unsigned int q = 0; q < 3; q++) {
-		assert_int_equal(virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE,
-						   0x200000),
+		assert_int_equal(
+		    virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE, 0x200000),
+		    0);
+		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false),
 				 0);
-		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false), 0);
 	}
 	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
@@ -142,12 +143,19 @@ static void kick(struct fx *f, unsigned int q)
 }
 
 /* The guest sends one packet (header + payload) and kicks. */
-static void guest_send(struct fx *f, uint16_t op, uint32_t sport, uint32_t dport,
-		       const void *data, uint32_t len, uint32_t flags)
+static void guest_send(struct fx *f, uint16_t op, uint32_t sport, uint32_t dport, const void *data,
+		       uint32_t len, uint32_t flags)
 {
-	struct vsock_pkt p = {.src_cid = CID, .dst_cid = 2, .src_port = sport, .dst_port = dport,
-			      .len = len, .type = 1, .op = op, .flags = flags,
-			      .buf_alloc = 65536, .fwd_cnt = 0};
+	struct vsock_pkt p = {.src_cid = CID,
+			      .dst_cid = 2,
+			      .src_port = sport,
+			      .dst_port = dport,
+			      .len = len,
+			      .type = 1,
+			      .op = op,
+			      .flags = flags,
+			      .buf_alloc = 65536,
+			      .fwd_cnt = 0};
 	uint64_t g = virtq_driver_alloc(&f->drv[1], VSOCK_HDR_LEN + len);
 	struct virtq_driver_seg seg = {g, VSOCK_HDR_LEN + len, false};
 	uint8_t *hp = guest_mem_ptr(&f->gm, g, VSOCK_HDR_LEN + len);
@@ -465,8 +473,12 @@ static void test_hostile_packets(void **state)
 {
 	struct fx *f = fx_new();
 	int lfd = host_listen(f, 90), hfd = guest_connect(f, lfd, 90);
-	struct vsock_pkt bad = {.src_cid = 7, .dst_cid = 2, .src_port = 5000, .dst_port = 90,
-				.type = 1, .op = VIRTIO_VSOCK_OP_RST};
+	struct vsock_pkt bad = {.src_cid = 7,
+				.dst_cid = 2,
+				.src_port = 5000,
+				.dst_port = 90,
+				.type = 1,
+				.op = VIRTIO_VSOCK_OP_RST};
 	uint64_t g = virtq_driver_alloc(&f->drv[1], 64);
 	struct virtq_driver_seg seg = {g, VSOCK_HDR_LEN, false}, tiny = {g, 10, false};
 	struct vsock_pkt p;
@@ -549,18 +561,18 @@ static void test_bad_uds_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config_and_shape),
-		cmocka_unit_test(test_guest_connect_and_data_both_ways),
-		cmocka_unit_test(test_guest_connect_to_nobody_gets_rst),
-		cmocka_unit_test(test_host_initiated_connect),
-		cmocka_unit_test(test_host_connect_refused_by_guest),
-		cmocka_unit_test(test_credit_overrun_resets),
-		cmocka_unit_test(test_backpressure_and_credit_update),
-		cmocka_unit_test(test_half_close_both_ways),
-		cmocka_unit_test(test_guest_close_and_host_close),
-		cmocka_unit_test(test_hostile_packets),
-		cmocka_unit_test(test_transport_reset_event),
-		cmocka_unit_test(test_bad_uds_paths),
+	    cmocka_unit_test(test_config_and_shape),
+	    cmocka_unit_test(test_guest_connect_and_data_both_ways),
+	    cmocka_unit_test(test_guest_connect_to_nobody_gets_rst),
+	    cmocka_unit_test(test_host_initiated_connect),
+	    cmocka_unit_test(test_host_connect_refused_by_guest),
+	    cmocka_unit_test(test_credit_overrun_resets),
+	    cmocka_unit_test(test_backpressure_and_credit_update),
+	    cmocka_unit_test(test_half_close_both_ways),
+	    cmocka_unit_test(test_guest_close_and_host_close),
+	    cmocka_unit_test(test_hostile_packets),
+	    cmocka_unit_test(test_transport_reset_event),
+	    cmocka_unit_test(test_bad_uds_paths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
