@@ -140,28 +140,35 @@ static int gather(struct virtio_net_rxq *rq, uint64_t need)
 	return 1;
 }
 
-/* Returns the first k held chains (the frame of `total` stream bytes) as used. */
+/*
+ * Returns the first k held chains (the frame of `total` stream bytes) as
+ * used. The header is complete before any chain is returned, and the k
+ * chains appear to the driver together: once it sees a buffer, Cove never
+ * writes into it again (the driver may already have reused its memory).
+ */
 static void complete(struct virtio_net_rxq *rq, uint32_t total)
 {
 	struct virtio_net *net = rq->net;
 	struct virtq *vq = &net->vdev.queues[2 * rq->pair];
 	struct virtio_net_hdr_v1 hdr = {0};
+	uint16_t heads[VIRTIO_NET_RX_HOLD];
+	uint32_t lens[VIRTIO_NET_RX_HOLD];
 	unsigned int k = 0, iovs = 0;
 	uint64_t done = 0;
 	uint16_t nbuf;
 
 	while (done < total) { /* total <= held_bytes: k stays below n_held */
-		uint32_t len = (uint32_t)MIN((uint64_t)rq->held[k].len, total - done);
-
+		heads[k] = rq->held[k].head;
+		lens[k] = (uint32_t)MIN((uint64_t)rq->held[k].len, total - done);
 		done += rq->held[k].len;
 		iovs += rq->held[k].n_iov;
-		virtq_push(vq, rq->held[k].head, len);
 		k++;
 	}
 	nbuf = htole16((uint16_t)k);
 	if (!net->tap.vnet_hdr)
 		iov_copy_in(rq->iov, rq->n_iov, 0, &hdr, VIRTIO_NET_HDR_LEN);
 	iov_copy_in(rq->iov, rq->n_iov, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf, 2);
+	virtq_push_batch(vq, heads, lens, k);
 	memmove(rq->held, rq->held + k, (rq->n_held - k) * sizeof(rq->held[0]));
 	memmove(rq->iov, rq->iov + iovs, (rq->n_iov - iovs) * sizeof(rq->iov[0]));
 	rq->n_held -= k;
