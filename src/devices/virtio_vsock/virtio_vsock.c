@@ -90,6 +90,8 @@ static uint32_t send_data(struct virtio_vsock *vs, struct vsock_conn *c)
 		c->want_read = false; /* wait for the guest's CREDIT_UPDATE */
 		return 0;
 	}
+	if (room == 0)
+		return 0; /* a header-only buffer: control packets only */
 	n = chain_slice(&vs->rx_chain, true, VSOCK_HDR_LEN,
 			MIN(MIN(room, (size_t)credit), (size_t)VSOCK_MAX_PAYLOAD), iov);
 	do {
