@@ -7,7 +7,8 @@
 #   make fuzz-run   run them for FUZZ_SECONDS each (FUZZ_TARGETS=NAME... to pick some)
 #   make fuzz-replay  each target's corpus tests/fuzz/corpus/NAME/ through the normal build
 #   make asan/ubsan the same unit and lab tests with a sanitizer build
-#   make bench      benchmarks side by side with QEMU (see bench/README.md)
+#   make bench      benchmarks side by side with QEMU (see bench/README.md; BENCH=boot|blk)
+#   make bench-tools  host-side benchmark programs build/tools/NAME from tools/NAME.c
 #   make guest      the test guests under build/guest (Debian kernel, initramfs)
 #
 # Objects go under $(BUILD); V=1 shows the commands.
@@ -45,7 +46,7 @@ COVE := $(BUILD)/cove
 
 .SECONDARY:
 .PHONY: all unit check check-lab asan ubsan bench bench-net guest lab-shell clean tiny-guest \
-	fuzz fuzz-run fuzz-replay
+	fuzz fuzz-run fuzz-replay bench-tools
 all: $(COVE)
 
 $(BUILD)/%.o: %.c
@@ -74,6 +75,13 @@ $(TINY): tests/tiny/tiny.S tests/tiny/tiny.ld
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -c -o $(BUILD)/tiny/tiny.o tests/tiny/tiny.S
 	$(Q)ld -nostdlib -T tests/tiny/tiny.ld -o $@ $(BUILD)/tiny/tiny.o
+
+# Host-side benchmark programs (tools/NAME.c, linked with libcove.a; bench/README.md).
+BENCH_TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+bench-tools: $(BENCH_TOOLS)
+$(BUILD)/tools/%: $(BUILD)/tools/%.o $(BUILD)/libcove.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit: $(TEST_BINS) $(COVE)
 	$(Q)tests/run-unit $(TEST_BINS)
@@ -138,14 +146,18 @@ asan:
 ubsan:
 	$(MAKE) VARIANT=ubsan check
 
-bench: $(COVE)
+# BENCH=boot, blk or net runs one of them (default: all).
+BENCH ?= all
+bench: $(COVE) bench-tools
 	$(Q)guest/build-all
-	$(Q)COVE=$(abspath $(COVE)) bench/run
+	$(Q)COVE=$(abspath $(COVE)) BLK_BENCH=$(abspath $(BUILD)/tools/blk_bench) BENCH=$(BENCH) \
+		bench/run
 
-# virtio-net and virtio-vsock against QEMU (bench/net.py), one lab boot.
+# virtio-net and virtio-vsock against QEMU (bench/net.py), one lab boot:
+# the same as `make bench BENCH=net`.
 bench-net: $(COVE)
 	$(Q)guest/build-all
-	$(Q)COVE=$(abspath $(COVE)) bench/net-run
+	$(Q)COVE=$(abspath $(COVE)) BENCH=net bench/run
 
 # An interactive level-1 shell in the lab, with this tree shared read-only.
 lab-shell: $(COVE)
@@ -153,7 +165,7 @@ lab-shell: $(COVE)
 	$(Q)tests/lab/lab --interactive
 
 clean:
-	rm -rf build/cove build/libcove.a build/src build/tests build/tiny build/asan build/ubsan \
+	rm -rf build/cove build/libcove.a build/src build/tests build/tools build/tiny build/asan build/ubsan \
 		build/fuzz build/fuzz-obj build/fuzz-replay build/fuzz-corpus
 
--include $(shell find $(BUILD)/src $(BUILD)/tests $(FUZZ_OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/src $(BUILD)/tests $(BUILD)/tools $(FUZZ_OBJ) -name '*.d' 2>/dev/null)

@@ -441,43 +441,43 @@ bool virtq_enable_notify(struct virtq *vq)
 	return rearm_notify(vq) != vq->last_avail;
 }
 
-size_t virtq_chain_read(const struct virtq_chain *chain, size_t offset, void *dst, size_t len)
+/*
+ * Copies between `buf` and segments [first, first + count) of a chain,
+ * starting `offset` bytes into them: into the guest when `to_guest`.
+ */
+static size_t chain_copy(const struct virtq_chain *chain, unsigned int first, unsigned int count,
+			 size_t offset, void *buf, size_t len, bool to_guest)
 {
 	size_t done = 0;
 
-	for (unsigned int i = 0; i < chain->n_out && done < len; i++) {
+	for (unsigned int i = first; i < first + count && done < len; i++) {
 		const struct iovec *v = &chain->iov[i];
+		uint8_t *guest, *host;
 		size_t n;
 
 		if (offset >= v->iov_len) {
 			offset -= v->iov_len;
 			continue;
 		}
+		guest = (uint8_t *)v->iov_base + offset;
+		host = (uint8_t *)buf + done;
 		n = MIN(v->iov_len - offset, len - done);
-		memcpy((uint8_t *)dst + done, (const uint8_t *)v->iov_base + offset, n);
+		memcpy(to_guest ? guest : host, to_guest ? host : guest, n);
 		done += n;
 		offset = 0;
 	}
 	return done;
 }
 
+size_t virtq_chain_read(const struct virtq_chain *chain, size_t offset, void *dst, size_t len)
+{
+	return chain_copy(chain, 0, chain->n_out, offset, dst, len, false);
+}
+
 size_t virtq_chain_write(const struct virtq_chain *chain, size_t offset, const void *src,
 			 size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = chain->n_out; i < chain->n_out + chain->n_in && done < len; i++) {
-		const struct iovec *v = &chain->iov[i];
-		size_t n;
-
-		if (offset >= v->iov_len) {
-			offset -= v->iov_len;
-			continue;
-		}
-		n = MIN(v->iov_len - offset, len - done);
-		memcpy((uint8_t *)v->iov_base + offset, (const uint8_t *)src + done, n);
-		done += n;
-		offset = 0;
-	}
-	return done;
+	/* The source is only read: chain_copy's buffer is not const for the other direction. */
+	return chain_copy(chain, chain->n_out, chain->n_in, offset, (void *)(uintptr_t)src, len,
+			  true);
 }

@@ -13,7 +13,8 @@ Environment:
 
 Fixtures:
   repo      the repository root (pathlib.Path)
-  guest     the test guest: .bzimage, .vmlinux, .initramfs, .kernel_version
+  guest     the test guest: .bzimage, .vmlinux, .initramfs, .kernel_version,
+            .rootfs (the Debian root image; may be missing: see need_rootfs)
             (built by guest/build-all; the tests skip if it is missing)
   kvm       skips unless /dev/kvm answers KVM_CREATE_VM
   cove      the path of $COVE (skips when unset or not executable)
@@ -23,7 +24,9 @@ Fixtures:
 
 Helpers for the guest's init contract (guest/init): guest_cmdline() builds a
 kernel command line that runs a command, and parse_guest() reads the console
-output back.
+output back. run_logged() is run_proc's engine, for module-scoped fixtures
+that boot one guest for several tests (out_dir() names their folder);
+need_rootfs(guest) skips unless build/guest/rootfs.ext4 exists.
 """
 
 import fcntl
@@ -60,13 +63,18 @@ def kvm_problem():
     return None
 
 
-def guest_cmdline(run=None, then=None, console="ttyS0", extra=""):
+def guest_cmdline(run=None, then=None, console="ttyS0", extra="", quiet=True):
     """A kernel command line for the test guest (see guest/init).
 
     run: shell command for cove_run (must not contain a double quote);
-    then: poweroff (default), reboot, shell or panic.
+    then: poweroff (default), reboot, shell or panic;
+    console: None leaves console= out (when the VMM adds it, as --serial's
+    `console` key does); quiet=False leaves "quiet loglevel=3" out.
     """
-    parts = [f"console={console}", "quiet", "loglevel=3", "panic=-1"]
+    parts = [f"console={console}"] if console else []
+    if quiet:
+        parts += ["quiet", "loglevel=3"]
+    parts.append("panic=-1")
     if extra:
         parts.append(extra)
     if run is not None:
@@ -129,6 +137,7 @@ def guest():
         bzimage = g / "bzImage"
         vmlinux = g / "vmlinux"
         initramfs = g / "initramfs.cpio.gz"
+        rootfs = g / "rootfs.ext4"
         kernel_version = (g / "kernel-version").read_text().strip() \
             if (g / "kernel-version").exists() else None
 
@@ -136,6 +145,14 @@ def guest():
         if not p.exists():
             pytest.skip(f"{p} missing: run guest/build-all")
     return Guest
+
+
+def need_rootfs(guest):
+    """Skips the test unless the Debian root image was built."""
+    if not guest.rootfs.exists():
+        pytest.skip(f"{guest.rootfs} missing: guest/build-all builds it "
+                    "(debootstrap needs Debian's mirror)")
+    return guest.rootfs
 
 
 @pytest.fixture(scope="session")
@@ -155,6 +172,37 @@ def cove():
     return path
 
 
+def out_dir(name):
+    """COVE_TEST_OUT/<name> (characters other than word, '.', '-' become
+    '_'), created: where a test's process output is kept."""
+    base = Path(os.environ.get("COVE_TEST_OUT", BUILD / "test-output"))
+    d = base / re.sub(r"[^\w.-]+", "_", name)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def run_logged(argv, timeout, outdir, name, stdin=None):
+    """Runs argv -> (status, stdout, stderr), as run_proc describes, with
+    stdout and stderr in outdir/NAME.stdout and outdir/NAME.stderr."""
+    out, err = outdir / f"{name}.stdout", outdir / f"{name}.stderr"
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        p = subprocess.Popen([str(a) for a in argv], stdout=fo, stderr=fe,
+                             stdin=subprocess.PIPE if stdin is not None
+                             else subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            p.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            pytest.fail(f"{argv[0]} timed out after {timeout} s; "
+                        f"stdout tail:\n{_tail(out)}\nstderr tail:\n{_tail(err)}")
+    return (p.returncode, out.read_text(errors="replace"),
+            err.read_text(errors="replace"))
+
+
 @pytest.fixture
 def run_proc(request):
     """run_proc(argv, timeout, stdin=None) -> (status, stdout, stderr).
@@ -165,31 +213,13 @@ def run_proc(request):
     process group is killed and the test fails with the output's tail: it
     never hangs. status is the exit code, or -SIGNAL if killed by a signal.
     """
-    base = Path(os.environ.get("COVE_TEST_OUT", BUILD / "test-output"))
-    outdir = base / re.sub(r"[^\w.-]+", "_", request.node.nodeid)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = out_dir(request.node.nodeid)
     count = [0]
 
     def run(argv, timeout, stdin=None):
         count[0] += 1
-        name = f"{count[0]}-{Path(str(argv[0])).name}"
-        out, err = outdir / f"{name}.stdout", outdir / f"{name}.stderr"
-        if isinstance(stdin, str):
-            stdin = stdin.encode()
-        with open(out, "wb") as fo, open(err, "wb") as fe:
-            p = subprocess.Popen([str(a) for a in argv], stdout=fo, stderr=fe,
-                                 stdin=subprocess.PIPE if stdin is not None
-                                 else subprocess.DEVNULL,
-                                 start_new_session=True)
-            try:
-                p.communicate(stdin, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-                pytest.fail(f"{argv[0]} timed out after {timeout} s; "
-                            f"stdout tail:\n{_tail(out)}\nstderr tail:\n{_tail(err)}")
-        return (p.returncode, out.read_text(errors="replace"),
-                err.read_text(errors="replace"))
+        return run_logged(argv, timeout, outdir, f"{count[0]}-{Path(str(argv[0])).name}",
+                          stdin)
 
     return run
 

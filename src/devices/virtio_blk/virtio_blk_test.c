@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "devices/virtio_blk/virtio_blk.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define IMG_SIZE (1024 * 1024)
@@ -48,29 +49,9 @@ struct fixture {
 	struct virtio_blk *blk;
 	struct virtio_device *vdev;
 	struct virtq_driver drv[2];
-	unsigned int queue_irqs[2];
-	unsigned int config_irqs;
+	struct virtio_test_transport tt;
 };
 
-static struct fixture *fx; /* the fake transport's callbacks find it here */
-
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	assert_ptr_equal(vdev, fx->vdev);
-	assert_true(q < 2);
-	fx->queue_irqs[q]++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	assert_ptr_equal(vdev, fx->vdev);
-	fx->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .notify_queue = fake_notify_queue,
-    .notify_config = fake_notify_config,
-};
 
 /* ---- fixture ---- */
 
@@ -113,7 +94,6 @@ static int setup(void **state, bool sync)
 	    virtq_driver_init(&f->drv[0], &f->gm, RING_GPA, VIRTIO_BLK_QUEUE_SIZE, RING0_SPAN), 0);
 	assert_int_equal(
 	    virtq_driver_init(&f->drv[1], &f->gm, RING1_GPA, VIRTIO_BLK_QUEUE_SIZE, RING1_SPAN), 0);
-	fx = f;
 	*state = f;
 	return 0;
 }
@@ -158,7 +138,6 @@ static int teardown(void **state)
 	assert_int_equal(system(cmd), 0);
 	unsetenv("COVE_DISK_SYNC");
 	free(f);
-	fx = NULL;
 	return 0;
 }
 
@@ -202,7 +181,7 @@ static void create(struct fixture *f, unsigned int num_queues)
 {
 	assert_int_equal(virtio_blk_create(&f->bc, 0, num_queues, &f->gm, &f->loop, &f->blk), 0);
 	f->vdev = &f->blk->vdev;
-	f->vdev->transport = &fake_transport;
+	virtio_test_transport_attach(f->vdev, &f->tt);
 	assert_int_equal(disk_uses_uring(&f->blk->disk), !f->sync);
 	negotiate(f, num_queues, true);
 }
@@ -416,7 +395,7 @@ static void test_read_write(void **state)
 	assert_int_equal(status, VIRTIO_BLK_S_OK);
 	file_read(f, IMG_SIZE - 512, back, 512);
 	assert_memory_equal(r, back, 512);
-	assert_true(f->queue_irqs[0] >= 1);
+	assert_true(f->tt.queue_irqs[0] >= 1);
 }
 
 /* A header split over segments, data over several, status after data (ANY_LAYOUT). */
@@ -610,7 +589,7 @@ static void expect_needs_reset(struct fixture *f, const struct virtq_driver_seg 
 	expect_no_used(f, 0);
 	assert_true(f->vdev->needs_reset);
 	assert_false(virtio_dev_running(f->vdev));
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	after = file_all(f);
 	assert_memory_equal(before, after, IMG_SIZE);
 	free(before);
@@ -677,7 +656,7 @@ static void test_in_flight_when_broken(void **state)
 	expect_no_used(f, 0);
 	assert_int_equal(*(uint8_t *)ptr(f, st, 1), NO_STATUS);
 	assert_int_equal(f->blk->queues[0].in_flight, 0);
-	assert_int_equal(f->queue_irqs[0], 0);
+	assert_int_equal(f->tt.queue_irqs[0], 0);
 }
 
 /* Many requests in flight at once on two queues, completions in any order. */
@@ -712,7 +691,7 @@ static void test_many_in_flight_multiqueue(void **state)
 	kick(f, 1);
 	for (unsigned int q = 0; q < 2; q++) {
 		assert_int_equal(collect(f, q, e, N), N);
-		assert_true(f->queue_irqs[q] >= 1);
+		assert_true(f->tt.queue_irqs[q] >= 1);
 	}
 	for (unsigned int q = 0; q < 2; q++) {
 		for (unsigned int i = 0; i < N; i++) {

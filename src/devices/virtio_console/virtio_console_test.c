@@ -25,6 +25,7 @@
 
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 #include "vm/vm.h"
 
@@ -43,32 +44,12 @@ struct fx {
 	struct virtq_driver drv[NQ];
 	uint64_t buf[NQ][QSIZE]; /* guest address of each head's first buffer */
 	int out[NR_PORTS][2];	 /* output pipes: [0] read end (test), [1] device */
-	unsigned int queue_irqs[NQ];
-	unsigned int config_irqs;
+	struct virtio_test_transport tt;
 	unsigned int wakes;
 };
 
 /* ---- fake transport ---- */
 
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	assert_true(q < NQ);
-	f->queue_irqs[q]++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.notify_queue = fake_notify_queue,
-	.notify_config = fake_notify_config,
-};
 
 static void count_wake(void *arg)
 {
@@ -256,8 +237,7 @@ static struct fx *fx_new(bool with_loop, const char *port1_name)
 	assert_int_equal(virtio_console_new(specs, NR_PORTS, &f->gm,
 					    with_loop ? &f->loop : NULL, &f->con),
 			 0);
-	f->con->vdev.transport = &fake_transport;
-	f->con->vdev.transport_priv = f;
+	virtio_test_transport_attach(&f->con->vdev, &f->tt);
 	return f;
 }
 
@@ -311,8 +291,8 @@ static void test_handshake_like_linux(void **state)
 		assert_true(f->con->ports[i].ready);
 		assert_true(f->con->ports[i].guest_open);
 	}
-	assert_true(f->queue_irqs[CTRL_RXQ] > 0);
-	assert_int_equal(f->config_irqs, 0);
+	assert_true(f->tt.queue_irqs[CTRL_RXQ] > 0);
+	assert_int_equal(f->tt.config_irqs, 0);
 	assert_false(f->con->vdev.needs_reset);
 	fx_free(f);
 }
@@ -398,7 +378,7 @@ static void test_tx_to_pipes_in_order(void **state)
 	assert_true(get_used(f, virtio_console_txq(1), &e));
 	read_output(f, 0, "hello world!");
 	read_output(f, 1, "port1");
-	assert_true(f->queue_irqs[1] > 0);
+	assert_true(f->tt.queue_irqs[1] > 0);
 	fx_free(f);
 }
 
@@ -418,8 +398,7 @@ static void test_tx_to_file(void **state)
 	assert_int_equal(guest_mem_add(&f->gm, 0, 4 * 1024 * 1024), 0);
 	assert_int_equal(chardev_open_file(&spec.out, path), 0);
 	assert_int_equal(virtio_console_new(&spec, 1, &f->gm, NULL, &f->con), 0);
-	f->con->vdev.transport = &fake_transport;
-	f->con->vdev.transport_priv = f;
+	virtio_test_transport_attach(&f->con->vdev, &f->tt);
 	start(f, true);
 	post_ctrl_rx(f, 4, 64);
 	send_ctrl(f, VIRTIO_CONSOLE_BAD_ID, VIRTIO_CONSOLE_DEVICE_READY, 1);
@@ -513,7 +492,7 @@ static void test_rx_back_pressure(void **state)
 	assert_string_equal(got, "xyz");
 	assert_true(get_used(f, 0, &e));
 	assert_int_equal(e.len, 1);
-	assert_true(f->queue_irqs[0] > 0);
+	assert_true(f->tt.queue_irqs[0] > 0);
 	fx_free(f);
 }
 
@@ -626,7 +605,7 @@ static void test_broken_control_chain_needs_reset(void **state)
 	virtq_driver_desc(&f->drv[CTRL_TXQ])[head].addr = htole64(0xfff0000000000000ULL);
 	kick(f, CTRL_TXQ);
 	assert_true(f->con->vdev.needs_reset);
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	assert_false(f->con->driver_ready);
 	fx_free(f);
 }

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "devices/virtio_rng/virtio_rng.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 #include "vm/vm.h"
 
@@ -31,30 +32,11 @@ struct fx {
 	bool has_loop;
 	struct virtio_rng *rng;
 	struct virtq_driver drv;
-	unsigned int queue_irqs, config_irqs;
+	struct virtio_test_transport tt;
 };
 
 /* ---- fake transport and sources ---- */
 
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	assert_int_equal(q, 0);
-	f->queue_irqs++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.notify_queue = fake_notify_queue,
-	.notify_config = fake_notify_config,
-};
 
 static unsigned int source_calls;
 
@@ -108,8 +90,7 @@ static struct fx *fx_new(bool with_loop)
 	f->has_loop = with_loop;
 	assert_int_equal(virtio_rng_new(&f->gm, with_loop ? &f->loop : NULL, &f->rng), 0);
 	vdev = &f->rng->vdev;
-	vdev->transport = &fake_transport;
-	vdev->transport_priv = f;
+	virtio_test_transport_attach(vdev, &f->tt);
 	assert_int_equal(virtq_driver_init(&f->drv, &f->gm, 0x10000, QSIZE, 0x300000), 0);
 	pthread_mutex_lock(&vdev->lock);
 	assert_true(virtio_dev_accept_features(vdev, 1ULL << VIRTIO_F_VERSION_1));
@@ -211,7 +192,7 @@ static void test_fills_writable_buffers(void **state)
 	assert_int_equal(e.len, 64);
 	/* 48 zero bytes out of getrandom: odds 2^-384. */
 	assert_false(all_bytes(f, gpas[1], 48, 0));
-	assert_int_equal(f->queue_irqs, 1);
+	assert_int_equal(f->tt.queue_irqs[0], 1);
 	fx_free(f);
 }
 
@@ -279,7 +260,7 @@ static void test_dry_source_retries_on_kick(void **state)
 	add_one(f, 32, true, &gpa);
 	kick(f);
 	assert_false(get_used(f, &e)); /* not answered with 0: held */
-	assert_int_equal(f->queue_irqs, 0);
+	assert_int_equal(f->tt.queue_irqs[0], 0);
 	kick(f);
 	assert_false(get_used(f, &e));
 	f->rng->source = trickle_source;
@@ -342,7 +323,7 @@ static void test_broken_ring_needs_reset(void **state)
 	virtq_driver_desc(&f->drv)[head].addr = htole64(0xfff0000000000000ULL);
 	kick(f);
 	assert_true(f->rng->vdev.needs_reset);
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	assert_false(get_used(f, &e));
 	fx_free(f);
 }
