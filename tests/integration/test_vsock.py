@@ -117,7 +117,7 @@ def read_until_eof(c):
 
 def echo_client(path, port, payload, out, i):
     try:
-        s, _ = host_connect(path, port, timeout=120)
+        s, _ = host_connect(path, port, timeout=600)
         s.sendall(payload)
         s.shutdown(socket.SHUT_WR)  # half-close: the echo still comes back
         got = b""
@@ -196,7 +196,7 @@ def test_vsock_hybrid_end_to_end(cove, kvm, guest, tools_guest, repo, request):
             for t in threads:
                 t.start()
             for t in threads:
-                t.join(timeout=300)
+                t.join(timeout=700)
             done, _ = host_connect(path, 1237)
             done.sendall(b"DONE")
             done.close()
