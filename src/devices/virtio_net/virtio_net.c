@@ -183,14 +183,17 @@ static void serve_ctrl(struct virtio_net *net)
 
 	for (;;) {
 		int r = virtq_pop(vq, &net->chain);
+		uint16_t head = net->chain.head;
 
 		if (r == 0)
 			break;
+		/* ctrl_one() may start receiving (VQ_PAIRS_SET), which reuses
+		 * net->chain: the head was saved above. */
 		if (r < 0 || ctrl_one(net, &net->chain) < 0) {
 			virtio_dev_set_needs_reset(&net->vdev, "broken control queue");
 			return;
 		}
-		virtq_push(vq, net->chain.head, 1);
+		virtq_push(vq, head, 1);
 		pushed = true;
 		if (!virtio_dev_running(&net->vdev))
 			return;
