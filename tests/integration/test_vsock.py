@@ -174,7 +174,9 @@ def test_vsock_hybrid_end_to_end(cove, kvm, guest, tools_guest, repo, request):
     up = Listener(path, 5000, hash_until_eof)
     killed = Listener(path, 5001, read_until_eof)
     alive = Listener(path, 5002, lambda c: c.recv(100))
-    argv = [cove, "--log-level=info", "run", "--cpus", "2", "--mem", "512",
+    # One vCPU: see XFER_CPUS in test_net.py (two-vCPU guests are unstable under
+    # sustained I/O in the nested lab, with QEMU/KVM as well).
+    argv = [cove, "--log-level=info", "run", "--cpus", "1", "--mem", "512",
             "--vsock", f"cid={CID},uds-path={path}", "--initrd", tools_guest,
             "--params", guest_cmdline(run=GUEST_SCRIPT), guest.bzimage]
     with open(out_dir / "cove.stdout", "wb") as so, open(out_dir / "cove.stderr", "wb") as se:
