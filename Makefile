@@ -45,7 +45,7 @@ TEST_BINS := $(patsubst src/%_test.c,$(BUILD)/tests/%_test,$(filter-out $(OTHER_
 COVE := $(BUILD)/cove
 
 .SECONDARY:
-.PHONY: all unit check check-lab asan ubsan bench guest lab-shell clean tiny-guest \
+.PHONY: all unit check check-lab asan ubsan bench bench-net guest lab-shell clean tiny-guest \
 	fuzz fuzz-run fuzz-replay bench-tools
 all: $(COVE)
 
@@ -146,12 +146,18 @@ asan:
 ubsan:
 	$(MAKE) VARIANT=ubsan check
 
-# BENCH=boot or BENCH=blk runs one of the two (default: both).
+# BENCH=boot, blk or net runs one of them (default: all).
 BENCH ?= all
 bench: $(COVE) bench-tools
 	$(Q)guest/build-all
 	$(Q)COVE=$(abspath $(COVE)) BLK_BENCH=$(abspath $(BUILD)/tools/blk_bench) BENCH=$(BENCH) \
 		bench/run
+
+# virtio-net and virtio-vsock against QEMU (bench/net.py), one lab boot:
+# the same as `make bench BENCH=net`.
+bench-net: $(COVE)
+	$(Q)guest/build-all
+	$(Q)COVE=$(abspath $(COVE)) BENCH=net bench/run
 
 # An interactive level-1 shell in the lab, with this tree shared read-only.
 lab-shell: $(COVE)

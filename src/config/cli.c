@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/argparse.h"
+#include "config/cli_net.h"
 
 #define MSG_MAX 256
 
@@ -556,6 +557,10 @@ static const struct argparse_option run_options[] = {
     {"--serial", 0, "KEY=VAL,...", true, opt_serial, "add a serial port (repeatable; keys below)"},
     {"--block", 'b', "PATH[,KEY=VAL...]", true, opt_block,
      "add a virtio-blk disk: vda, vdb, ... in order (repeatable, up to 26; keys below)"},
+    {"--net", 0, "KEY=VAL,...", true, cli_net_opt_net,
+     "add a virtio-net NIC on a tap (repeatable, up to 8; keys below)"},
+    {"--vsock", 0, "cid=N[,KEY=VAL...]", false, cli_net_opt_vsock,
+     "add a virtio-vsock device with guest CID N (keys below)"},
     {"--hypervisor", 0, "kvm[device=PATH]", false, opt_hypervisor,
      "kvm, through /dev/kvm unless device= names another node"},
     {"--disable-sandbox", 0, NULL, false, opt_disable_sandbox,
@@ -696,6 +701,7 @@ void cli_print_run_help(FILE *out)
 	    "  block-size=N       logical block size, a power of two from 512 to 65536 "
 	    "(default 512)\n",
 	    out);
+	fputs(cli_net_help, out);
 }
 
 void cli_print_global_help(FILE *out)

@@ -890,10 +890,101 @@ static void test_seed_command_line(void **state)
 		     "--hypervisor: 'gunyah' is not supported by this build", NULL);
 }
 
+/* ---- --net and --vsock ---- */
+
+static void test_net_forms(void **state)
+{
+	const struct net_config *n;
+
+	(void)state;
+	assert_int_equal(RUN("--net", "tap-name=tap0", "--net",
+			     "tap-name=tap1,mac=52:54:00:AB:cd:01,vq-pairs=4,mrg_rxbuf",
+			     "--net=tap-fd=5,vhost-net", "--net",
+			     "tap-name=t3,vhost-net=[device=/dev/vh]", "k"),
+			 0);
+	assert_int_equal(cfg.num_nics, 4);
+	n = &cfg.nics[0];
+	assert_string_equal(n->tap_name, "tap0");
+	assert_int_equal(n->tap_fd, -1);
+	assert_false(n->has_mac || n->mrg_rxbuf || n->vhost);
+	assert_int_equal(n->vq_pairs, 1);
+	n = &cfg.nics[1];
+	assert_true(n->has_mac && n->mrg_rxbuf);
+	assert_memory_equal(n->mac, ((uint8_t[]){0x52, 0x54, 0, 0xab, 0xcd, 1}), 6);
+	assert_int_equal(n->vq_pairs, 4);
+	n = &cfg.nics[2];
+	assert_null(n->tap_name);
+	assert_int_equal(n->tap_fd, 5);
+	assert_true(n->vhost);
+	assert_null(n->vhost_device);
+	n = &cfg.nics[3];
+	assert_true(n->vhost);
+	assert_string_equal(n->vhost_device, "/dev/vh");
+}
+
+static void test_net_bad(void **state)
+{
+	(void)state;
+	expect_error(RUN("--net", "mac=52:54:00:00:00:01", "k"), "--net: missing tap", NULL);
+	expect_error(RUN("--net", "tap-name=a,tap-fd=3", "k"), "exclusive", NULL);
+	expect_error(RUN("--net", "tap-fd=3,vq-pairs=2", "k"), "vq-pairs=2 needs tap-name", NULL);
+	expect_error(RUN("--net", "tap-name=a,vq-pairs=0", "k"), "invalid value '0' for vq-pairs",
+		     NULL);
+	expect_error(RUN("--net", "tap-name=a,vq-pairs=17", "k"), "vq-pairs", NULL);
+	expect_error(RUN("--net", "tap-name=a,mac=52:54:00:00:00", "k"), "invalid value", "mac");
+	expect_error(RUN("--net", "tap-name=a,mac=52:54:00:00:00:0g", "k"), "invalid value",
+		     NULL);
+	expect_error(RUN("--net", "tap-name=a,mac=52-54-00-00-00-01", "k"), "invalid value", NULL);
+	expect_error(RUN("--net", "tap-name=a,mac=01:00:5e:00:00:01", "k"), "multicast", NULL);
+	expect_error(RUN("--net", "tap-name=averyveryverylongname", "k"), "tap-name", NULL);
+	expect_error(RUN("--net", "tap-name=a/b", "k"), "tap-name", NULL);
+	expect_error(RUN("--net", "tap-name=a", "--net", "tap-name=a", "k"), "given twice", NULL);
+	expect_error(RUN("--net", "tap-name=a,host-ip=1.2.3.4", "k"), "not supported yet", NULL);
+	expect_error(RUN("--net", "tap-name=a,bogus", "k"), "unknown key 'bogus'", NULL);
+	expect_error(RUN("--net", "tap-name=a,vhost-net=[dev=/x]", "k"), "unknown key 'dev'",
+		     NULL);
+	expect_error(RUN("--net", "tap-name=a,vhost-net=[device=/x", "k"), "--net:", NULL);
+	expect_error(RUN("--net", "tap-name=t0", "--net", "tap-name=t1", "--net", "tap-name=t2",
+			 "--net", "tap-name=t3", "--net", "tap-name=t4", "--net", "tap-name=t5",
+			 "--net", "tap-name=t6", "--net", "tap-name=t7", "--net", "tap-name=t8",
+			 "k"),
+		     "at most 8 NICs", NULL);
+}
+
+static void test_vsock_forms_and_bad(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("--vsock", "cid=3,uds-path=/tmp/v.sock", "k"), 0);
+	assert_true(cfg.vsock.enabled);
+	assert_int_equal(cfg.vsock.cid, 3);
+	assert_string_equal(cfg.vsock.uds_path, "/tmp/v.sock");
+	assert_null(cfg.vsock.vhost_device);
+	assert_int_equal(RUN("--vsock", "cid=4294967294,device=/dev/vhost-vsock", "k"), 0);
+	assert_int_equal(cfg.vsock.cid, 4294967294ULL);
+	assert_string_equal(cfg.vsock.vhost_device, "/dev/vhost-vsock");
+	assert_int_equal(RUN("k"), 0);
+	assert_false(cfg.vsock.enabled);
+	expect_error(RUN("--vsock", "cid=0", "k"), "cid=0 is reserved", "3 or above");
+	expect_error(RUN("--vsock", "cid=1", "k"), "cid=1 is reserved", NULL);
+	expect_error(RUN("--vsock", "cid=2,uds-path=/x", "k"), "cid=2 is reserved", NULL);
+	expect_error(RUN("--vsock", "cid=4294967295", "k"), "out of range", NULL);
+	expect_error(RUN("--vsock", "uds-path=/x", "k"), "--vsock: missing cid", NULL);
+	expect_error(RUN("--vsock", "cid=3,uds-path=/x,device=/y", "k"), "exclusive", NULL);
+	expect_error(RUN("--vsock", "cid=3", "--vsock", "cid=4", "k"), "--vsock", NULL);
+	expect_error(RUN("--vsock", "cid=3,uds-path=/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "k"),
+		     "uds-path is too long", NULL);
+	expect_error(RUN("--vsock", "cid=3,max-queue-sizes=[1,2,3]", "k"), "not supported yet",
+		     NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	    T(test_net_forms),
+	    T(test_net_bad),
+	    T(test_vsock_forms_and_bad),
 	    T(test_cpus_forms),
 	    T(test_cpus_bad),
 	    T(test_mem_forms),

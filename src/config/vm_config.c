@@ -37,6 +37,12 @@ void vm_config_free(struct vm_config *cfg)
 	}
 	for (unsigned int i = 0; i < cfg->num_disks; i++)
 		free(cfg->disks[i].path);
+	for (unsigned int i = 0; i < cfg->num_nics; i++) {
+		free(cfg->nics[i].tap_name);
+		free(cfg->nics[i].vhost_device);
+	}
+	free(cfg->vsock.uds_path);
+	free(cfg->vsock.vhost_device);
 	free(cfg->kvm_device);
 	free(cfg->socket_path);
 	free(cfg->name);

@@ -26,6 +26,10 @@
 #define BLOCK_SIZE_MAX 65536
 #define SERIAL_NAME_MAX 127	/* a virtio-console port name (PORT_NAME payload) */
 #define SERIAL_AGENT_PORT "org.qemu.guest_agent.0" /* the guest agent's channel */
+#define VM_CONFIG_MAX_NICS 8
+#define NET_MAX_VQ_PAIRS 16	/* TAP_MAX_QUEUES */
+#define VSOCK_MIN_CID 3		/* 0 hypervisor, 1 local, 2 host */
+#define VSOCK_MAX_CID 0xfffffffeULL /* 0xffffffff is VMADDR_CID_ANY */
 
 /* Where a serial port's output goes (crosvm's `type=`). */
 enum serial_type {
@@ -74,6 +78,33 @@ struct block_config {
 	char id[BLOCK_ID_MAX + 1]; /* GET_ID serial; "" = a default */
 };
 
+/*
+ * One virtio-net NIC (crosvm's --net): a tap opened by name or an inherited
+ * tap fd, with the data path in Cove or in the kernel (vhost-net).
+ */
+struct net_config {
+	char *tap_name;		/* tap-name=NAME, or NULL with tap_fd */
+	int tap_fd;		/* tap-fd=FD, or -1 */
+	uint8_t mac[6];
+	bool has_mac;		/* mac= given; else Cove makes one up */
+	unsigned int vq_pairs;	/* 1..NET_MAX_VQ_PAIRS */
+	bool mrg_rxbuf;		/* offer VIRTIO_NET_F_MRG_RXBUF */
+	bool vhost;		/* vhost-net: the kernel moves the packets */
+	char *vhost_device;	/* vhost-net=[device=PATH]; NULL: /dev/vhost-net */
+};
+
+/*
+ * virtio-vsock (crosvm's --vsock): the guest's CID and its host side,
+ * either the hybrid Unix-socket protocol (uds_path) or the kernel's
+ * vhost-vsock (vhost_device, default /dev/vhost-vsock).
+ */
+struct vsock_config {
+	bool enabled;
+	uint64_t cid;		/* VSOCK_MIN_CID..VSOCK_MAX_CID */
+	char *uds_path;		/* uds-path=PATH: hybrid host side */
+	char *vhost_device;	/* device=PATH (vhost); NULL with uds_path */
+};
+
 struct vm_config {
 	/* Global options (before the verb). */
 	enum log_level log_level;
@@ -91,6 +122,10 @@ struct vm_config {
 
 	struct block_config disks[VM_CONFIG_MAX_DISKS];
 	unsigned int num_disks;
+
+	struct net_config nics[VM_CONFIG_MAX_NICS];
+	unsigned int num_nics;
+	struct vsock_config vsock;
 
 	/* NULL until vm_config_finish(), which sets "/dev/kvm" unless
 	 * --hypervisor kvm[device=PATH] gave another path. */

@@ -12,13 +12,17 @@
 #include "devices/virtio_balloon/virtio_balloon.h"
 #include "devices/virtio_blk/virtio_blk.h"
 #include "devices/virtio_console/virtio_console.h"
+#include "devices/virtio_net/virtio_net.h"
 #include "devices/virtio_rng/virtio_rng.h"
+#include "devices/virtio_vsock/virtio_vsock.h"
 #include "virtio/virtio_pci.h"
 #include "vm/vm.h"
 
 static const struct device_module modules[] = {
 	{ "virtio-console", virtio_console_create_all },
 	{ "virtio-blk", virtio_blk_create_all },
+	{ "virtio-net", virtio_net_create_all },
+	{ "virtio-vsock", virtio_vsock_create_all },
 	{ "virtio-rng", virtio_rng_create_all },
 	{ "virtio-balloon", virtio_balloon_create_all },
 };

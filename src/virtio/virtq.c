@@ -384,6 +384,26 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 		vq->signalled_used_valid = false;
 }
 
+void virtq_push_batch(struct virtq *vq, const uint16_t *heads, const uint32_t *lens,
+		      unsigned int n)
+{
+	struct vring_used *used = used_ring(vq);
+
+	assert(vq->enabled && n <= vq->size);
+	for (unsigned int i = 0; i < n; i++) {
+		struct vring_used_elem *elem = &used->ring[vq->used_idx & (vq->size - 1)];
+
+		assert(heads[i] < vq->size);
+		__atomic_store_n(&elem->id, htole32(heads[i]), __ATOMIC_RELAXED);
+		__atomic_store_n(&elem->len, htole32(lens[i]), __ATOMIC_RELAXED);
+		vq->used_idx++;
+		if (vq->used_idx == vq->signalled_used)
+			vq->signalled_used_valid = false;
+	}
+	/* Every element is visible before the one index update that publishes them. */
+	__atomic_store_n(&used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+}
+
 bool virtq_should_notify(struct virtq *vq)
 {
 	uint16_t old = vq->signalled_used, new = vq->used_idx, event;

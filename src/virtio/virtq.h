@@ -105,6 +105,16 @@ must_check int virtq_pop(struct virtq *vq, struct virtq_chain *chain);
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /*
+ * Returns `n` chains at once: their used entries are written first and
+ * published by a single index update, so the driver sees all of them or
+ * none (the chains of one mergeable virtio-net frame are read as one: a
+ * driver that saw only the first would find the others missing).
+ * Preconditions as for virtq_push(), for each entry; n <= the queue size.
+ */
+void virtq_push_batch(struct virtq *vq, const uint16_t *heads, const uint32_t *lens,
+		      unsigned int n);
+
+/*
  * True if the driver wants an interrupt for what was pushed since the
  * previous call: EVENT_IDX's used_event rule, else the NO_INTERRUPT flag;
  * false if nothing was pushed since that call. With EVENT_IDX, the first call

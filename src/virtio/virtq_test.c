@@ -868,11 +868,41 @@ static void test_totals_over_4g(void **state)
 	assert_int_equal(pop(e), 1);
 }
 
+/* A batch is published by one index update, in order, with its lengths. */
+static void test_push_batch(void **state)
+{
+	struct env *e = *state;
+	struct virtq_driver_seg seg;
+	uint16_t heads[3];
+	uint32_t lens[3] = {100, 200, 7};
+	struct vring_used_elem u;
+
+	open_queue(e, 8, true, false);
+	for (int i = 0; i < 3; i++) {
+		seg = (struct virtq_driver_seg){buf(e, 256), 256, true};
+		assert_true(virtq_driver_add(&e->drv, &seg, 1, false) >= 0);
+		assert_int_equal(pop(e), 1);
+		heads[i] = e->chain.head;
+	}
+	virtq_push_batch(&e->vq, heads, lens, 3);
+	assert_int_equal(le16toh(virtq_driver_used(&e->drv)->idx), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(virtq_driver_get_used(&e->drv, &u), 1);
+		assert_int_equal(u.id, heads[i]);
+		assert_int_equal(u.len, lens[i]);
+	}
+	assert_true(virtq_should_notify(&e->vq));
+	virtq_push_batch(&e->vq, heads, lens, 0); /* nothing: no new index, no interrupt */
+	assert_int_equal(le16toh(virtq_driver_used(&e->drv)->idx), 3);
+	assert_false(virtq_should_notify(&e->vq));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_direct_chain),
+		T(test_push_batch),
 		T(test_indirect_chain),
 		T(test_direct_then_indirect),
 		T(test_indirect_next_order),
