@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "devices/virtio_9p/virtio_9p.h"
 #include "devices/virtio_blk/virtio_blk.h"
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_rng/virtio_rng.h"
@@ -19,6 +20,7 @@ static const struct device_module modules[] = {
 	{ "virtio-console", virtio_console_create_all },
 	{ "virtio-blk", virtio_blk_create_all },
 	{ "virtio-rng", virtio_rng_create_all },
+	{ "virtio-9p", virtio_9p_create_all },
 };
 
 int devices_create(struct vm *vm)
