@@ -141,6 +141,7 @@ ubsan:
 bench: $(COVE)
 	$(Q)guest/build-all
 	$(Q)COVE=$(abspath $(COVE)) bench/run
+	$(Q)COVE=$(abspath $(COVE)) bench/9p-run
 
 # An interactive level-1 shell in the lab, with this tree shared read-only.
 lab-shell: $(COVE)

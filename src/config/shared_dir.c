@@ -12,21 +12,37 @@
 
 enum { K_TYPE, K_MODEL, K_RO, K_FMODE, K_DMODE, K_UIDMAP, K_GIDMAP, K_MSIZE, K_COUNT };
 
-static const struct argparse_name keys[] = {
-    {"type", K_TYPE},	  {"security_model", K_MODEL}, {"security-model", K_MODEL},
-    {"ro", K_RO},	  {"fmode", K_FMODE},	       {"dmode", K_DMODE},
-    {"uidmap", K_UIDMAP}, {"gidmap", K_GIDMAP},	       {"msize", K_MSIZE},
-    {0}};
-static const char *const key_names[K_COUNT] = {
-    "type", "security_model", "ro", "fmode", "dmode", "uidmap", "gidmap", "msize"};
+static const struct argparse_name keys[] = {{"type", K_TYPE},
+					    {"security_model", K_MODEL},
+					    {"security-model", K_MODEL},
+					    {"ro", K_RO},
+					    {"fmode", K_FMODE},
+					    {"dmode", K_DMODE},
+					    {"uidmap", K_UIDMAP},
+					    {"gidmap", K_GIDMAP},
+					    {"msize", K_MSIZE},
+					    {0}};
+static const char *const key_names[K_COUNT] = {"type",	"security_model", "ro",	    "fmode",
+					       "dmode", "uidmap",	  "gidmap", "msize"};
 #define KEYS "type, security_model, ro, fmode, dmode, uidmap, gidmap, msize"
 
 /* crosvm's keys that Cove's virtio-9p does not have. */
-static const char *const unsupported[] = {
-    "uid",	"gid",		    "cache",	     "timeout",		     "writeback",
-    "dax",	"posix_acl",	    "negative_timeout", "ascii_casefold",	     "security_ctx",
-    "max_dynamic_perm", "max_dynamic_xattr", "privileged_quota_uids", "dax_file_threshold",
-    "rewrite-security-xattrs", NULL};
+static const char *const unsupported[] = {"uid",
+					  "gid",
+					  "cache",
+					  "timeout",
+					  "writeback",
+					  "dax",
+					  "posix_acl",
+					  "negative_timeout",
+					  "ascii_casefold",
+					  "security_ctx",
+					  "max_dynamic_perm",
+					  "max_dynamic_xattr",
+					  "privileged_quota_uids",
+					  "dax_file_threshold",
+					  "rewrite-security-xattrs",
+					  NULL};
 
 static const struct argparse_name types[] = {{"p9", 0}, {"9p", 0}, {0}};
 static const char *const types_later[] = {"fs", NULL};
@@ -70,16 +86,17 @@ static int check_tag(struct argparse_ctx *ctx, const char *tag)
 	return 0;
 }
 
-static int parse_mode(struct argparse_ctx *ctx, const char *key, const char *value,
-		      uint32_t *out)
+static int parse_mode(struct argparse_ctx *ctx, const char *key, const char *value, uint32_t *out)
 {
 	char *end;
 	unsigned long v;
 
 	if (!value || !value[0] || strspn(value, "01234567") != strlen(value) ||
 	    (v = strtoul(value, &end, 8)) > 07777)
-		return argparse_fail(ctx, "invalid value '%s' for %s: expected an octal mode "
-				     "from 0 to 7777", value ? value : "", key);
+		return argparse_fail(ctx,
+				     "invalid value '%s' for %s: expected an octal mode "
+				     "from 0 to 7777",
+				     value ? value : "", key);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -175,8 +192,10 @@ static int parse_item(struct argparse_ctx *ctx, char *item, unsigned int *seen,
 	}
 	for (const char *const *u = unsupported; id < 0 && *u; u++) {
 		if (!strcmp(*u, item))
-			return argparse_fail(ctx, "key '%s' is not supported by Cove's virtio-9p: "
-					     "expected " KEYS, item);
+			return argparse_fail(ctx,
+					     "key '%s' is not supported by Cove's virtio-9p: "
+					     "expected " KEYS,
+					     item);
 	}
 	if (id < 0)
 		return argparse_fail(ctx, "unknown key '%s': expected " KEYS, item);

@@ -47,26 +47,53 @@ static unsigned int strings(const struct p9_msg *m, const struct p9_str **out)
 	unsigned int n = 0;
 
 	switch (m->type) {
-	case P9_TVERSION: out[n++] = &m->version.version; break;
+	case P9_TVERSION:
+		out[n++] = &m->version.version;
+		break;
 	case P9_TAUTH:
-	case P9_TATTACH: out[n++] = &m->attach.uname, out[n++] = &m->attach.aname; break;
+	case P9_TATTACH:
+		out[n++] = &m->attach.uname, out[n++] = &m->attach.aname;
+		break;
 	case P9_TWALK:
 		for (unsigned int i = 0; i < m->walk.nwname; i++)
 			out[n++] = &m->walk.wname[i];
 		break;
-	case P9_TLCREATE: out[n++] = &m->lcreate.name; break;
-	case P9_TSYMLINK: out[n++] = &m->symlink.name, out[n++] = &m->symlink.target; break;
-	case P9_TMKNOD: out[n++] = &m->mknod.name; break;
-	case P9_TRENAME: out[n++] = &m->rename.name; break;
-	case P9_TXATTRWALK: out[n++] = &m->xattrwalk.name; break;
-	case P9_TXATTRCREATE: out[n++] = &m->xattrcreate.name; break;
+	case P9_TLCREATE:
+		out[n++] = &m->lcreate.name;
+		break;
+	case P9_TSYMLINK:
+		out[n++] = &m->symlink.name, out[n++] = &m->symlink.target;
+		break;
+	case P9_TMKNOD:
+		out[n++] = &m->mknod.name;
+		break;
+	case P9_TRENAME:
+		out[n++] = &m->rename.name;
+		break;
+	case P9_TXATTRWALK:
+		out[n++] = &m->xattrwalk.name;
+		break;
+	case P9_TXATTRCREATE:
+		out[n++] = &m->xattrcreate.name;
+		break;
 	case P9_TLOCK:
-	case P9_TGETLOCK: out[n++] = &m->lock.client_id; break;
-	case P9_TLINK: out[n++] = &m->link.name; break;
-	case P9_TMKDIR: out[n++] = &m->mkdir.name; break;
-	case P9_TRENAMEAT: out[n++] = &m->renameat.oldname, out[n++] = &m->renameat.newname; break;
-	case P9_TUNLINKAT: out[n++] = &m->unlinkat.name; break;
-	default: break;
+	case P9_TGETLOCK:
+		out[n++] = &m->lock.client_id;
+		break;
+	case P9_TLINK:
+		out[n++] = &m->link.name;
+		break;
+	case P9_TMKDIR:
+		out[n++] = &m->mkdir.name;
+		break;
+	case P9_TRENAMEAT:
+		out[n++] = &m->renameat.oldname, out[n++] = &m->renameat.newname;
+		break;
+	case P9_TUNLINKAT:
+		out[n++] = &m->unlinkat.name;
+		break;
+	default:
+		break;
 	}
 	return n;
 }
@@ -137,10 +164,10 @@ static size_t serve(const void *msg, size_t len, size_t room)
 
 static void start_session(void)
 {
-	static const uint8_t version[] = {21, 0, 0, 0, P9_TVERSION, 0xff, 0xff, 0, 0, 1, 0,
-					  8, 0, '9', 'P', '2', '0', '0', '0', '.', 'L'};
-	static const uint8_t attach[] = {23, 0, 0, 0, P9_TATTACH, 1, 0, 0, 0, 0, 0,
-					 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t version[] = {21, 0, 0,   0,   P9_TVERSION, 0xff, 0xff, 0,	 0,   1,  0,
+					  8,  0, '9', 'P', '2',		'0',  '0',  '0', '.', 'L'};
+	static const uint8_t attach[] = {23,   0,    0,	   0, P9_TATTACH, 1, 0, 0, 0, 0, 0, 0xff,
+					 0xff, 0xff, 0xff, 0, 0,	  0, 0, 0, 0, 0, 0};
 
 	p9_server_reset(srv);
 	check(serve(version, sizeof(version), MSIZE) > 0 && reply[4] == P9_TVERSION + 1);

@@ -151,9 +151,9 @@ static int setattr_locked(struct p9_op *op, struct p9_fid *fid)
 	if (valid & P9_SETATTR_MODE)
 		ret = p9_sec_chmod(op->srv, &n, m->setattr.mode);
 	if (!ret && (valid & (P9_SETATTR_UID | P9_SETATTR_GID)))
-		ret = p9_sec_chown(op->srv, &n,
-				   valid & P9_SETATTR_UID ? m->setattr.uid : P9_NONUNAME,
-				   valid & P9_SETATTR_GID ? m->setattr.gid : P9_NONUNAME);
+		ret =
+		    p9_sec_chown(op->srv, &n, valid & P9_SETATTR_UID ? m->setattr.uid : P9_NONUNAME,
+				 valid & P9_SETATTR_GID ? m->setattr.gid : P9_NONUNAME);
 	if (!ret && (valid & P9_SETATTR_SIZE))
 		ret = set_size(op, fid, m->setattr.size);
 	if (!ret && (valid & (P9_SETATTR_ATIME | P9_SETATTR_MTIME)))

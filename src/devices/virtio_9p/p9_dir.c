@@ -14,10 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -454,8 +454,8 @@ static int rename_fid(struct p9_op *op, struct p9_fid *fid, int ndir, const char
 	int odir, ret;
 
 	pthread_mutex_lock(&fid->lock);
-	odir = fid->kind == P9_FID_NODE || fid->kind == P9_FID_OPEN ? own_entry(fid, oname)
-								     : -EINVAL;
+	odir =
+	    fid->kind == P9_FID_NODE || fid->kind == P9_FID_OPEN ? own_entry(fid, oname) : -EINVAL;
 	pthread_mutex_unlock(&fid->lock);
 	if (odir < 0)
 		return odir;
@@ -494,7 +494,7 @@ int p9_dir_remove(struct p9_op *op)
 		pthread_mutex_lock(&fid->lock);
 		is_dir = S_ISDIR(fid->type);
 		dir = fid->kind == P9_FID_NODE || fid->kind == P9_FID_OPEN ? own_entry(fid, name)
-									    : -EINVAL;
+									   : -EINVAL;
 		pthread_mutex_unlock(&fid->lock);
 		ret = dir < 0 ? dir : 0;
 	}

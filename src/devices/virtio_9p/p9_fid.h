@@ -42,12 +42,12 @@ enum p9_fid_kind {
 };
 
 struct p9_xattr {
-	char name[256];	  /* XATTR_NAME_MAX + 1; "" = the name list */
-	uint8_t *buf;	  /* value (read: what was fetched; write: what was written) */
-	size_t size;	  /* read: bytes in buf; write: the announced attr_size */
-	size_t written;	  /* write: bytes received so far */
-	int flags;	  /* write: XATTR_CREATE / XATTR_REPLACE */
-	size_t reserved;  /* bytes counted against the table's xattr budget */
+	char name[256];	 /* XATTR_NAME_MAX + 1; "" = the name list */
+	uint8_t *buf;	 /* value (read: what was fetched; write: what was written) */
+	size_t size;	 /* read: bytes in buf; write: the announced attr_size */
+	size_t written;	 /* write: bytes received so far */
+	int flags;	 /* write: XATTR_CREATE / XATTR_REPLACE */
+	size_t reserved; /* bytes counted against the table's xattr budget */
 };
 
 struct p9_fid {
@@ -56,10 +56,10 @@ struct p9_fid {
 	struct p9_fid *next;
 	pthread_mutex_t lock;
 	enum p9_fid_kind kind;
-	int fd;	       /* O_PATH of the file (NODE, OPEN, XATTR_WRITE) or -1 */
-	int ofd;       /* open descriptor (OPEN) or -1 */
-	mode_t type;   /* S_IFMT of the host object */
-	dev_t dev;     /* host identity, for qids and checks */
+	int fd;	     /* O_PATH of the file (NODE, OPEN, XATTR_WRITE) or -1 */
+	int ofd;     /* open descriptor (OPEN) or -1 */
+	mode_t type; /* S_IFMT of the host object */
+	dev_t dev;   /* host identity, for qids and checks */
 	ino_t ino;
 	bool root;     /* the attach point itself */
 	uint32_t uid;  /* n_uname of the attach it descends from */
@@ -114,8 +114,7 @@ void p9_fid_xattr_release(struct p9_fid_table *t, size_t bytes);
  * Calls fn on every fid with a reference held, outside the table lock
  * (fn may lock the fid). For rename fix-ups.
  */
-void p9_fid_for_each(struct p9_fid_table *t, void (*fn)(struct p9_fid *fid, void *arg),
-		     void *arg);
+void p9_fid_for_each(struct p9_fid_table *t, void (*fn)(struct p9_fid *fid, void *arg), void *arg);
 
 /*
  * Replaces where the fid's entry lives: dirfd is adopted (closed on

@@ -52,8 +52,8 @@ static int host_flags(uint32_t l, bool *writes)
 static uint32_t iounit(const struct p9_op *op, const struct stat *st)
 {
 	uint32_t room = (uint32_t)op->cap - P9_IOHDR_SIZE;
-	uint32_t bs = st->st_blksize > 0 && st->st_blksize <= (blksize_t)room ? (uint32_t)st->st_blksize
-									       : 0;
+	uint32_t bs =
+	    st->st_blksize > 0 && st->st_blksize <= (blksize_t)room ? (uint32_t)st->st_blksize : 0;
 
 	return bs ? room / bs * bs : 0;
 }
@@ -142,7 +142,8 @@ static int open_existing(struct p9_op *op, int dirfd, const char *name, int flag
 static int create_file(struct p9_op *op, struct p9_fid *dir, const char *name, bool *created)
 {
 	struct p9_node n = {.dirfd = dir->fd, .name = name};
-	struct p9_cred c = {.uid = dir->uid, .gid = op->m->lcreate.gid,
+	struct p9_cred c = {.uid = dir->uid,
+			    .gid = op->m->lcreate.gid,
 			    .mode = S_IFREG | (op->m->lcreate.mode & 07777)};
 	bool writes;
 	int flags = host_flags(op->m->lcreate.flags, &writes), fd, ret;
@@ -262,8 +263,8 @@ static int do_read(struct p9_op *op, int fd)
 	struct iovec iov[IOV_MAX_SLICE];
 	uint64_t off = op->m->read.offset;
 	uint32_t count = MIN(op->m->read.count, (uint32_t)(op->cap - P9_READ_HDR_SIZE));
-	unsigned int n = p9_op_slice(op->io->in, op->io->n_in, P9_READ_HDR_SIZE, count, iov,
-				     IOV_MAX_SLICE);
+	unsigned int n =
+	    p9_op_slice(op->io->in, op->io->n_in, P9_READ_HDR_SIZE, count, iov, IOV_MAX_SLICE);
 	ssize_t got;
 
 	if (off > INT64_MAX)
@@ -369,8 +370,10 @@ static int to_flock(uint8_t type, uint64_t start, uint64_t length, struct flock 
 	if (type > P9_LOCK_TYPE_UNLCK || start > INT64_MAX || length > INT64_MAX ||
 	    (length && start > (uint64_t)INT64_MAX - length))
 		return -EINVAL;
-	*fl = (struct flock){.l_type = types[type], .l_whence = SEEK_SET,
-			     .l_start = (off_t)start, .l_len = (off_t)length};
+	*fl = (struct flock){.l_type = types[type],
+			     .l_whence = SEEK_SET,
+			     .l_start = (off_t)start,
+			     .l_len = (off_t)length};
 	return 0;
 }
 

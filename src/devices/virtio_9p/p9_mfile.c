@@ -103,7 +103,8 @@ int p9_mfile_set(const struct p9_path_root *root, int dirfd, const char *name, b
 		cur.has_mode = true, cur.mode = m->mode;
 	if (m->has_rdev)
 		cur.has_rdev = true, cur.rdev = m->rdev;
-	len = snprintf(buf, sizeof(buf), "%s%" PRIu32 "\n%s%" PRIu32 "\n%s%" PRIu32 "\n%s%" PRIu64 "\n",
+	len = snprintf(buf, sizeof(buf),
+		       "%s%" PRIu32 "\n%s%" PRIu32 "\n%s%" PRIu32 "\n%s%" PRIu64 "\n",
 		       "virtfs.uid=", cur.uid, "virtfs.gid=", cur.gid, "virtfs.mode=", cur.mode,
 		       "virtfs.rdev=", cur.rdev);
 	fd = meta_open(root, dirfd, name, is_root, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK);
@@ -140,8 +141,8 @@ void p9_mfile_rename(const struct p9_path_root *root, int olddirfd, const char *
 	close(from);
 }
 
-void p9_mfile_copy(const struct p9_path_root *root, int olddirfd, const char *oldname,
-		   int newdirfd, const char *newname)
+void p9_mfile_copy(const struct p9_path_root *root, int olddirfd, const char *oldname, int newdirfd,
+		   const char *newname)
 {
 	struct p9_mfile_meta m;
 

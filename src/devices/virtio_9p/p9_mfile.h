@@ -41,8 +41,8 @@ must_check int p9_mfile_set(const struct p9_path_root *root, int dirfd, const ch
 void p9_mfile_remove(const struct p9_path_root *root, int dirfd, const char *name);
 void p9_mfile_rename(const struct p9_path_root *root, int olddirfd, const char *oldname,
 		     int newdirfd, const char *newname);
-void p9_mfile_copy(const struct p9_path_root *root, int olddirfd, const char *oldname,
-		   int newdirfd, const char *newname);
+void p9_mfile_copy(const struct p9_path_root *root, int olddirfd, const char *oldname, int newdirfd,
+		   const char *newname);
 
 /* Before rmdir of dirfd/name: empties and removes name/.virtfs_metadata. */
 void p9_mfile_clear_dir(const struct p9_path_root *root, int dirfd, const char *name);

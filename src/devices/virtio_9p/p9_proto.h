@@ -9,9 +9,9 @@
 #define P9_VERSION_L "9P2000.L"
 #define P9_VERSION_UNKNOWN "unknown"
 
-#define P9_HDR_SIZE 7	    /* size[4] type[1] tag[2] */
-#define P9_IOHDR_SIZE 24    /* Rread/Twrite overhead the client budgets for */
-#define P9_READ_HDR_SIZE 11 /* Rread/Rreaddir: header + count[4] */
+#define P9_HDR_SIZE 7	     /* size[4] type[1] tag[2] */
+#define P9_IOHDR_SIZE 24     /* Rread/Twrite overhead the client budgets for */
+#define P9_READ_HDR_SIZE 11  /* Rread/Rreaddir: header + count[4] */
 #define P9_WRITE_HDR_SIZE 23 /* Twrite: header + fid[4] offset[8] count[4] */
 #define P9_QID_SIZE 13
 #define P9_MAXWELEM 16

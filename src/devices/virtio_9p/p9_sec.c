@@ -27,7 +27,8 @@
 
 static bool mapped(const struct p9_server *srv)
 {
-	return srv->cfg.model == SHARED_DIR_MAPPED_XATTR || srv->cfg.model == SHARED_DIR_MAPPED_FILE;
+	return srv->cfg.model == SHARED_DIR_MAPPED_XATTR ||
+	       srv->cfg.model == SHARED_DIR_MAPPED_FILE;
 }
 
 void p9_sec_node(const struct p9_fid *fid, struct p9_node *n)
@@ -109,8 +110,8 @@ static int file_creds(struct p9_server *srv, const struct p9_node *n, struct cre
 	ret = p9_mfile_get(&srv->root, n->dirfd, n->name, n->root, &m);
 	if (ret)
 		return ret;
-	*c = (struct creds){m.has_uid, m.has_gid, m.has_mode, m.has_rdev, m.uid, m.gid, m.mode,
-			    m.rdev};
+	*c = (struct creds){m.has_uid, m.has_gid, m.has_mode, m.has_rdev,
+			    m.uid,     m.gid,	  m.mode,     m.rdev};
 	return 0;
 }
 
@@ -125,8 +126,8 @@ static mode_t stored_type(const struct stat *st, uint32_t mode)
 
 	if (S_ISDIR(st->st_mode))
 		return S_IFDIR;
-	if (S_ISREG(st->st_mode) && (t == S_IFREG || t == S_IFLNK || t == S_IFCHR ||
-				     t == S_IFBLK || t == S_IFIFO || t == S_IFSOCK))
+	if (S_ISREG(st->st_mode) && (t == S_IFREG || t == S_IFLNK || t == S_IFCHR || t == S_IFBLK ||
+				     t == S_IFIFO || t == S_IFSOCK))
 		return t;
 	return st->st_mode & S_IFMT;
 }
@@ -271,10 +272,8 @@ int p9_sec_chmod(struct p9_server *srv, const struct p9_node *n, uint32_t mode)
 
 int p9_sec_chown(struct p9_server *srv, const struct p9_node *n, uint32_t uid, uint32_t gid)
 {
-	struct creds c = {.has_uid = uid != P9_NONUNAME,
-			  .has_gid = gid != P9_NONUNAME,
-			  .uid = uid,
-			  .gid = gid};
+	struct creds c = {
+	    .has_uid = uid != P9_NONUNAME, .has_gid = gid != P9_NONUNAME, .uid = uid, .gid = gid};
 
 	if (!mapped(srv))
 		return chown_node(srv, n->fd, uid, gid);
@@ -313,8 +312,7 @@ int p9_sec_symlink(struct p9_server *srv, int dirfd, const char *name, const cha
 	return ret;
 }
 
-int p9_sec_mknod(struct p9_server *srv, int dirfd, const char *name, uint32_t mode,
-		 uint64_t rdev)
+int p9_sec_mknod(struct p9_server *srv, int dirfd, const char *name, uint32_t mode, uint64_t rdev)
 {
 	mode_t type = mode & S_IFMT;
 

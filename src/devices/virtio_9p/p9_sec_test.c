@@ -90,14 +90,14 @@ static void assert_outside_untouched(struct fx *f)
 		; /* our own look at the secret */
 }
 
-static struct p9_str S(const char *s)
-{
+static struct p9_str S(const char *s) {
 	return (struct p9_str){s, (uint16_t)strlen(s)};
 }
 
 /* ---- walking out ---- */
 
-static void test_dotdot_stays_at_root(void **state)
+static void
+test_dotdot_stays_at_root(void **state)
 {
 	struct fx *f = *state;
 	struct tc *c = &f->c;
@@ -223,7 +223,8 @@ static void test_host_symlinks_never_followed(void **state)
 	assert_int_equal(tc_clunk(c, 3), -EBADF);
 	/* creating over a link opens nothing */
 	assert_int_equal(tc_walk(c, 0, 4, ""), 0);
-	assert_int_equal(tc_lcreate(c, 4, "abs", O_CREAT_L | O_RDWR_L | O_TRUNC_L, 0644, 0), -EEXIST);
+	assert_int_equal(tc_lcreate(c, 4, "abs", O_CREAT_L | O_RDWR_L | O_TRUNC_L, 0644, 0),
+			 -EEXIST);
 	assert_int_equal(tc_lcreate(c, 4, "rel", O_CREAT_L | O_RDWR_L, 0644, 0), -EEXIST);
 	/* a hard link of a link fid links the link, not its target */
 	assert_int_equal(tc_walk(c, 0, 5, "abs"), 0);

@@ -34,7 +34,7 @@ static unsigned int fid_budget(void)
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 2ull * P9_MAX_FIDS + FDS_RESERVED)
 		return P9_MAX_FIDS;
 	return rl.rlim_cur > FDS_RESERVED + 128 ? (unsigned int)(rl.rlim_cur - FDS_RESERVED) / 2
-						 : 64;
+						: 64;
 }
 
 static int copy_config(struct p9_server *srv, const struct shared_dir_config *cfg)
@@ -122,45 +122,36 @@ static int op_flush(struct p9_op *op)
 	return 0;
 }
 
-static int op_unsupported(struct p9_op *op)
-{
-	(void)op;
-	return -EOPNOTSUPP;
-}
-
-static p9_op_fn op_for(uint8_t type)
-{
-	switch (type) {
-	case P9_TVERSION: return p9_session_version;
-	case P9_TATTACH: return p9_session_attach;
-	case P9_TWALK: return p9_session_walk;
-	case P9_TCLUNK: return p9_session_clunk;
-	case P9_TFLUSH: return op_flush;
-	case P9_TLOPEN: return p9_file_lopen;
-	case P9_TLCREATE: return p9_file_lcreate;
-	case P9_TREAD: return p9_file_read;
-	case P9_TWRITE: return p9_file_write;
-	case P9_TFSYNC: return p9_file_fsync;
-	case P9_TLOCK: return p9_file_lock;
-	case P9_TGETLOCK: return p9_file_getlock;
-	case P9_TREADDIR: return p9_dir_readdir;
-	case P9_TMKDIR: return p9_dir_mkdir;
-	case P9_TMKNOD: return p9_dir_mknod;
-	case P9_TSYMLINK: return p9_dir_symlink;
-	case P9_TREADLINK: return p9_dir_readlink;
-	case P9_TLINK: return p9_dir_link;
-	case P9_TRENAME: return p9_dir_rename;
-	case P9_TRENAMEAT: return p9_dir_renameat;
-	case P9_TUNLINKAT: return p9_dir_unlinkat;
-	case P9_TREMOVE: return p9_dir_remove;
-	case P9_TGETATTR: return p9_attr_getattr;
-	case P9_TSETATTR: return p9_attr_setattr;
-	case P9_TSTATFS: return p9_attr_statfs;
-	case P9_TXATTRWALK: return p9_xattr_walk;
-	case P9_TXATTRCREATE: return p9_xattr_create;
-	default: return op_unsupported; /* Tauth, 9P2000's Topen/Tcreate/Tstat/Twstat */
-	}
-}
+/* Tauth and 9P2000's Topen/Tcreate/Tstat/Twstat have no entry: EOPNOTSUPP. */
+static const p9_op_fn ops[256] = {
+    [P9_TVERSION] = p9_session_version,
+    [P9_TATTACH] = p9_session_attach,
+    [P9_TWALK] = p9_session_walk,
+    [P9_TCLUNK] = p9_session_clunk,
+    [P9_TFLUSH] = op_flush,
+    [P9_TLOPEN] = p9_file_lopen,
+    [P9_TLCREATE] = p9_file_lcreate,
+    [P9_TREAD] = p9_file_read,
+    [P9_TWRITE] = p9_file_write,
+    [P9_TFSYNC] = p9_file_fsync,
+    [P9_TLOCK] = p9_file_lock,
+    [P9_TGETLOCK] = p9_file_getlock,
+    [P9_TREADDIR] = p9_dir_readdir,
+    [P9_TMKDIR] = p9_dir_mkdir,
+    [P9_TMKNOD] = p9_dir_mknod,
+    [P9_TSYMLINK] = p9_dir_symlink,
+    [P9_TREADLINK] = p9_dir_readlink,
+    [P9_TLINK] = p9_dir_link,
+    [P9_TRENAME] = p9_dir_rename,
+    [P9_TRENAMEAT] = p9_dir_renameat,
+    [P9_TUNLINKAT] = p9_dir_unlinkat,
+    [P9_TREMOVE] = p9_dir_remove,
+    [P9_TGETATTR] = p9_attr_getattr,
+    [P9_TSETATTR] = p9_attr_setattr,
+    [P9_TSTATFS] = p9_attr_statfs,
+    [P9_TXATTRWALK] = p9_xattr_walk,
+    [P9_TXATTRCREATE] = p9_xattr_create,
+};
 
 /* The msize in force: the negotiated one, or the configured limit before Tversion. */
 static uint32_t msize_now(const struct p9_server *srv)
@@ -194,7 +185,7 @@ static int run(struct p9_op *op, uint8_t type, uint16_t tag)
 	int ret;
 
 	p9_wire_begin(op->r, (uint8_t)(type + 1), tag);
-	ret = op_for(type)(op);
+	ret = ops[type] ? ops[type](op) : -EOPNOTSUPP;
 	if (ret)
 		return ret;
 	ret = p9_wire_finish_data(op->r, op->data_len);

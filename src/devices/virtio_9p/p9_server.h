@@ -53,9 +53,9 @@ struct p9_server {
 
 /* Scratch memory of one thread serving requests. */
 struct p9_ctx {
-	uint8_t *msg;	   /* P9_SMALL_MSG_MAX: the T-message copied in */
-	uint8_t *reply;	   /* cfg.msize: the R-message before it is copied out */
-	uint8_t *dirents;  /* getdents64 buffer */
+	uint8_t *msg;	  /* P9_SMALL_MSG_MAX: the T-message copied in */
+	uint8_t *reply;	  /* cfg.msize: the R-message before it is copied out */
+	uint8_t *dirents; /* getdents64 buffer */
 	size_t reply_cap;
 };
 
@@ -64,7 +64,7 @@ struct p9_io {
 	const struct iovec *out; /* device-readable: the T-message */
 	unsigned int n_out;
 	size_t out_len;
-	const struct iovec *in;	 /* device-writable: the R-message */
+	const struct iovec *in; /* device-writable: the R-message */
 	unsigned int n_in;
 	size_t in_len;
 };

@@ -270,8 +270,8 @@ static unsigned int count_entries(struct tc *c, uint32_t fid, uint32_t count, bo
 	do {
 		struct p9_wire_rd r;
 
-		assert_int_equal(tc_read_type(c, P9_TREADDIR, fid, off, count, buf, sizeof(buf), &got),
-				 0);
+		assert_int_equal(
+		    tc_read_type(c, P9_TREADDIR, fid, off, count, buf, sizeof(buf), &got), 0);
 		assert_true(got <= count);
 		p9_wire_rd_init(&r, buf, got);
 		while (r.pos < got) {
@@ -330,7 +330,8 @@ static void test_mkdir_readdir_rmdir(void **state)
 	assert_int_equal(tc_unlinkat(c, 0, "d", P9_AT_REMOVEDIR), 0);
 	assert_int_equal(tc_clunk(c, 1), 0);
 	/* readdir needs an open directory */
-	assert_int_equal(tc_read_type(c, P9_TREADDIR, 0, 0, 100, c->rep, 0, &(uint32_t){0}), -EBADF);
+	assert_int_equal(tc_read_type(c, P9_TREADDIR, 0, 0, 100, c->rep, 0, &(uint32_t){0}),
+			 -EBADF);
 }
 
 static void test_rename_renameat_remove(void **state)

@@ -109,8 +109,7 @@ static void pos_close(struct walk_pos *p)
 }
 
 /* Guest-controlled: s. One step from p; on success p moves on. */
-static int step(struct p9_server *srv, struct walk_pos *p, const struct p9_str *s,
-		struct p9_qid *q)
+static int step(struct p9_server *srv, struct walk_pos *p, const struct p9_str *s, struct p9_qid *q)
 {
 	struct p9_node n = {.dirfd = -1};
 	char name[NAME_MAX + 1];
@@ -252,8 +251,9 @@ int p9_session_walk(struct p9_op *op)
 	fid = p9_op_fid(op, op->m->walk.fid, &ret);
 	if (!fid)
 		return ret;
-	other = op->m->walk.newfid == op->m->walk.fid ? NULL
-						      : p9_fid_get(&op->srv->fids, op->m->walk.newfid);
+	other = op->m->walk.newfid == op->m->walk.fid
+		    ? NULL
+		    : p9_fid_get(&op->srv->fids, op->m->walk.newfid);
 	if (other)
 		ret = -EEXIST;
 	else if (op->m->walk.newfid == op->m->walk.fid && op->m->walk.nwname == 0)

@@ -26,11 +26,11 @@
 struct tc {
 	struct p9_server *srv;
 	struct p9_ctx ctx;
-	char base[64];	 /* a temporary folder: share/ and outside/ in it */
+	char base[64]; /* a temporary folder: share/ and outside/ in it */
 	char share[96];
 	char outside[96];
 	uint8_t *req, *rep;
-	size_t rep_cap;	 /* room offered for the reply */
+	size_t rep_cap; /* room offered for the reply */
 	struct p9_wire_buf b;
 	struct p9_wire_rd r; /* the last reply's body */
 	size_t rep_len;
@@ -199,8 +199,8 @@ static inline int tc_lcreate(struct tc *c, uint32_t fid, const char *name, uint3
 	return tc_rpc(c);
 }
 
-static inline int tc_write(struct tc *c, uint32_t fid, uint64_t off, const void *data,
-			   uint32_t len, uint32_t *count)
+static inline int tc_write(struct tc *c, uint32_t fid, uint64_t off, const void *data, uint32_t len,
+			   uint32_t *count)
 {
 	int ret;
 

@@ -286,34 +286,22 @@ static void parse_unlinkat(struct p9_wire_rd *r, struct p9_msg *m)
 
 typedef void (*parse_fn)(struct p9_wire_rd *r, struct p9_msg *m);
 
-static parse_fn parser_for(uint8_t type)
-{
-	switch (type) {
-	case P9_TVERSION: return parse_version;
-	case P9_TAUTH: case P9_TATTACH: return parse_attach;
-	case P9_TFLUSH: return parse_flush;
-	case P9_TWALK: return parse_walk;
-	case P9_TCLUNK: case P9_TREMOVE: case P9_TREADLINK: case P9_TSTATFS: return parse_fid;
-	case P9_TLOPEN: return parse_lopen;
-	case P9_TLCREATE: return parse_lcreate;
-	case P9_TSYMLINK: return parse_symlink;
-	case P9_TMKNOD: return parse_mknod;
-	case P9_TRENAME: return parse_rename;
-	case P9_TGETATTR: return parse_getattr;
-	case P9_TSETATTR: return parse_setattr;
-	case P9_TXATTRWALK: return parse_xattrwalk;
-	case P9_TXATTRCREATE: return parse_xattrcreate;
-	case P9_TREAD: case P9_TREADDIR: return parse_read;
-	case P9_TWRITE: return parse_write;
-	case P9_TFSYNC: return parse_fsync;
-	case P9_TLOCK: case P9_TGETLOCK: return parse_lock;
-	case P9_TLINK: return parse_link;
-	case P9_TMKDIR: return parse_mkdir;
-	case P9_TRENAMEAT: return parse_renameat;
-	case P9_TUNLINKAT: return parse_unlinkat;
-	default: return NULL;
-	}
-}
+static const parse_fn parsers[256] = {
+    [P9_TVERSION] = parse_version,     [P9_TAUTH] = parse_attach,
+    [P9_TATTACH] = parse_attach,       [P9_TFLUSH] = parse_flush,
+    [P9_TWALK] = parse_walk,	       [P9_TCLUNK] = parse_fid,
+    [P9_TREMOVE] = parse_fid,	       [P9_TREADLINK] = parse_fid,
+    [P9_TSTATFS] = parse_fid,	       [P9_TLOPEN] = parse_lopen,
+    [P9_TLCREATE] = parse_lcreate,     [P9_TSYMLINK] = parse_symlink,
+    [P9_TMKNOD] = parse_mknod,	       [P9_TRENAME] = parse_rename,
+    [P9_TGETATTR] = parse_getattr,     [P9_TSETATTR] = parse_setattr,
+    [P9_TXATTRWALK] = parse_xattrwalk, [P9_TXATTRCREATE] = parse_xattrcreate,
+    [P9_TREAD] = parse_read,	       [P9_TREADDIR] = parse_read,
+    [P9_TWRITE] = parse_write,	       [P9_TFSYNC] = parse_fsync,
+    [P9_TLOCK] = parse_lock,	       [P9_TGETLOCK] = parse_lock,
+    [P9_TLINK] = parse_link,	       [P9_TMKDIR] = parse_mkdir,
+    [P9_TRENAMEAT] = parse_renameat,   [P9_TUNLINKAT] = parse_unlinkat,
+};
 
 int p9_wire_parse(const void *buf, size_t len, struct p9_msg *m)
 {
@@ -326,7 +314,7 @@ int p9_wire_parse(const void *buf, size_t len, struct p9_msg *m)
 	/* Only Twrite may stop short of its size (after the header). */
 	if (len > m->size || (len < m->size && (m->type != P9_TWRITE || len < P9_WRITE_HDR_SIZE)))
 		return -EPROTO;
-	fn = parser_for(m->type);
+	fn = parsers[m->type];
 	if (!fn)
 		return -EOPNOTSUPP;
 	p9_wire_rd_init(&r, buf, len);

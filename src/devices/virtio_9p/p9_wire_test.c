@@ -92,15 +92,15 @@ static void test_every_type_parses(void **state)
 		uint8_t type;
 		const char *fields; /* 1/2/4/8: integers, s: a string */
 	} shapes[] = {
-	    {P9_TVERSION, "4s"},	{P9_TAUTH, "4ss4"},	 {P9_TATTACH, "44ss4"},
-	    {P9_TFLUSH, "2"},		{P9_TCLUNK, "4"},	 {P9_TREMOVE, "4"},
-	    {P9_TREADLINK, "4"},	{P9_TSTATFS, "4"},	 {P9_TLOPEN, "44"},
-	    {P9_TLCREATE, "4s444"},	{P9_TSYMLINK, "4ss4"},	 {P9_TMKNOD, "4s4444"},
-	    {P9_TRENAME, "44s"},	{P9_TGETATTR, "48"},	 {P9_TSETATTR, "4444488888"},
-	    {P9_TXATTRWALK, "44s"},	{P9_TXATTRCREATE, "4s84"}, {P9_TREAD, "484"},
-	    {P9_TREADDIR, "484"},	{P9_TFSYNC, "44"},	 {P9_TLOCK, "41488 4s"},
-	    {P9_TGETLOCK, "4188 4s"},	{P9_TLINK, "44s"},	 {P9_TMKDIR, "4s44"},
-	    {P9_TRENAMEAT, "4s4s"},	{P9_TUNLINKAT, "4s4"},
+	    {P9_TVERSION, "4s"},      {P9_TAUTH, "4ss4"},	 {P9_TATTACH, "44ss4"},
+	    {P9_TFLUSH, "2"},	      {P9_TCLUNK, "4"},		 {P9_TREMOVE, "4"},
+	    {P9_TREADLINK, "4"},      {P9_TSTATFS, "4"},	 {P9_TLOPEN, "44"},
+	    {P9_TLCREATE, "4s444"},   {P9_TSYMLINK, "4ss4"},	 {P9_TMKNOD, "4s4444"},
+	    {P9_TRENAME, "44s"},      {P9_TGETATTR, "48"},	 {P9_TSETATTR, "4444488888"},
+	    {P9_TXATTRWALK, "44s"},   {P9_TXATTRCREATE, "4s84"}, {P9_TREAD, "484"},
+	    {P9_TREADDIR, "484"},     {P9_TFSYNC, "44"},	 {P9_TLOCK, "41488 4s"},
+	    {P9_TGETLOCK, "4188 4s"}, {P9_TLINK, "44s"},	 {P9_TMKDIR, "4s44"},
+	    {P9_TRENAMEAT, "4s4s"},   {P9_TUNLINKAT, "4s4"},
 	};
 
 	(void)state;
@@ -111,12 +111,23 @@ static void test_every_type_parses(void **state)
 
 		for (const char *f = shapes[i].fields; *f; f++) {
 			switch (*f) {
-			case '1': p9_wire_put_u8(b, 1); break;
-			case '2': p9_wire_put_u16(b, 2); break;
-			case '4': p9_wire_put_u32(b, 4); break;
-			case '8': p9_wire_put_u64(b, 8); break;
-			case 's': p9_wire_put_cstr(b, "name"); break;
-			default: break;
+			case '1':
+				p9_wire_put_u8(b, 1);
+				break;
+			case '2':
+				p9_wire_put_u16(b, 2);
+				break;
+			case '4':
+				p9_wire_put_u32(b, 4);
+				break;
+			case '8':
+				p9_wire_put_u64(b, 8);
+				break;
+			case 's':
+				p9_wire_put_cstr(b, "name");
+				break;
+			default:
+				break;
 			}
 		}
 		len = p9_wire_finish(b);
@@ -196,9 +207,12 @@ static void test_writer_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_header),	    cmocka_unit_test(test_walk),
-	    cmocka_unit_test(test_every_type_parses), cmocka_unit_test(test_write_forms),
-	    cmocka_unit_test(test_unknown_type),   cmocka_unit_test(test_writer_bounds),
+	    cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_every_type_parses),
+	    cmocka_unit_test(test_write_forms),
+	    cmocka_unit_test(test_unknown_type),
+	    cmocka_unit_test(test_writer_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,8 +62,7 @@ static int fetch(struct p9_server *srv, const char *path, const char *name, stru
 	x->size = (size_t)n;
 	if (n && !x->buf)
 		return -ENOMEM;
-	n = list ? listxattr(path, (char *)x->buf, x->size)
-		 : getxattr(path, name, x->buf, x->size);
+	n = list ? listxattr(path, (char *)x->buf, x->size) : getxattr(path, name, x->buf, x->size);
 	if (n < 0)
 		return errno == ERANGE ? -EAGAIN : -errno; /* it grew meanwhile */
 	x->size = list ? p9_sec_xattr_list(srv, (char *)x->buf, (size_t)n) : (size_t)n;

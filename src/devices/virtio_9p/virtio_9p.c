@@ -297,7 +297,8 @@ static const struct virtio_dev_ops p9_ops = {
 
 static int alloc_slots(struct virtio_9p *dev)
 {
-	struct iovec *iov = calloc((size_t)VIRTIO_9P_QUEUE_SIZE * VIRTIO_9P_QUEUE_SIZE, sizeof(*iov));
+	struct iovec *iov =
+	    calloc((size_t)VIRTIO_9P_QUEUE_SIZE * VIRTIO_9P_QUEUE_SIZE, sizeof(*iov));
 
 	dev->reqs = calloc(VIRTIO_9P_QUEUE_SIZE, sizeof(*dev->reqs));
 	if (!dev->reqs || !iov) {
@@ -323,8 +324,7 @@ static void set_config(struct virtio_9p *dev, const char *tag)
 }
 
 /* Everything but the virtio part; one log line on failure. */
-static int setup(struct virtio_9p *dev, const struct shared_dir_config *sd,
-		 struct event_loop *loop)
+static int setup(struct virtio_9p *dev, const struct shared_dir_config *sd, struct event_loop *loop)
 {
 	char err[512];
 	int ret = p9_server_create(sd, &dev->srv, err, sizeof(err));
@@ -374,7 +374,8 @@ int virtio_9p_create(const struct shared_dir_config *sd, const struct guest_mem 
 		return ret;
 	}
 	log_info("%s: %s, %s%s, msize up to %u", dev->name, sd->path,
-		 vm_config_shared_dir_model_name(sd->model), sd->ro ? ", read-only" : "", sd->msize);
+		 vm_config_shared_dir_model_name(sd->model), sd->ro ? ", read-only" : "",
+		 sd->msize);
 	*out = dev;
 	return 0;
 }

@@ -40,12 +40,12 @@ struct virtio_9p_req {
 	struct work_item work;
 	struct virtio_9p *dev;
 	struct p9_io io;
-	struct iovec *iov;	 /* VIRTIO_9P_QUEUE_SIZE entries: the chain */
-	uint16_t head;		 /* the chain to push back */
-	uint16_t tag;		 /* Tflush: its own tag */
-	unsigned int gen;	 /* the device generation it was started in */
-	bool in_flight;		 /* handed to a worker, reply not pushed yet */
-	size_t reply_len;	 /* written by the worker */
+	struct iovec *iov;	       /* VIRTIO_9P_QUEUE_SIZE entries: the chain */
+	uint16_t head;		       /* the chain to push back */
+	uint16_t tag;		       /* Tflush: its own tag */
+	unsigned int gen;	       /* the device generation it was started in */
+	bool in_flight;		       /* handed to a worker, reply not pushed yet */
+	size_t reply_len;	       /* written by the worker */
 	struct virtio_9p_req *next;    /* free list, done list */
 	struct virtio_9p_req *flushes; /* Tflush requests waiting for this one */
 };

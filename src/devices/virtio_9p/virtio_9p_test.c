@@ -89,9 +89,8 @@ static int setup(void **state)
 	guest_mem_init(&f->gm);
 	assert_int_equal(guest_mem_add(&f->gm, 0, RAM_SIZE), 0);
 	assert_int_equal(event_loop_init(&f->loop), 0);
-	assert_int_equal(virtq_driver_init(&f->drv, &f->gm, RING_GPA, VIRTIO_9P_QUEUE_SIZE,
-					   RING_SPAN),
-			 0);
+	assert_int_equal(
+	    virtq_driver_init(&f->drv, &f->gm, RING_GPA, VIRTIO_9P_QUEUE_SIZE, RING_SPAN), 0);
 	vm_config_shared_dir_defaults(&sd);
 	sd.path = f->dir;
 	sd.tag = (char *)"hostshare";
@@ -157,9 +156,8 @@ static uint64_t room(struct fx *f, uint32_t len)
 /* Queues msg with `in` bytes of reply room; *reply gets the room's address. */
 static int queue_msg(struct fx *f, const struct p9_wire_buf *b, uint32_t in, uint64_t *reply)
 {
-	struct virtq_driver_seg segs[2] = {{put(f, b->data, (uint32_t)b->len), (uint32_t)b->len,
-					     false},
-					    {room(f, in), in, true}};
+	struct virtq_driver_seg segs[2] = {
+	    {put(f, b->data, (uint32_t)b->len), (uint32_t)b->len, false}, {room(f, in), in, true}};
 	int head = virtq_driver_add(&f->drv, segs, 2, true); /* one descriptor each */
 
 	assert_true(head >= 0);
@@ -175,8 +173,7 @@ static void kick(struct fx *f)
 }
 
 /* Serves the event loop until n used entries arrived (or `max` rounds of 10 ms). */
-static unsigned int collect_for(struct fx *f, struct vring_used_elem *out, unsigned int n,
-				int max)
+static unsigned int collect_for(struct fx *f, struct vring_used_elem *out, unsigned int n, int max)
 {
 	unsigned int got = 0;
 
@@ -356,7 +353,8 @@ static void test_zero_copy_io(void **state)
 		segs[0] = (struct virtq_driver_seg){put(f, hdr, 5), 5, false};
 		segs[1] = (struct virtq_driver_seg){put(f, hdr + 5, 18), 18, false};
 		segs[2] = (struct virtq_driver_seg){put(f, data + off, cut), cut, false};
-		segs[3] = (struct virtq_driver_seg){put(f, data + off + cut, n - cut), n - cut, false};
+		segs[3] =
+		    (struct virtq_driver_seg){put(f, data + off + cut, n - cut), n - cut, false};
 		segs[4] = (struct virtq_driver_seg){rgpa, 64, true};
 		assert_true(virtq_driver_add(&f->drv, segs, 5, true) >= 0);
 		kick(f);
@@ -369,7 +367,8 @@ static void test_zero_copy_io(void **state)
 	assert_int_equal(pread(fd, r, 4096, BIG - 4096), 4096);
 	close(fd);
 	assert_memory_equal(r, data + BIG - 4096, 4096);
-	/* read back: an 11-byte header segment, then odd-sized pieces (the Linux client's zc layout) */
+	/* read back: an 11-byte header segment, then odd-sized pieces (the Linux client's zc
+	 * layout) */
 	for (uint32_t off = 0; off < BIG; off += chunk) {
 		struct vring_used_elem e;
 		struct virtq_driver_seg segs[4];
@@ -380,8 +379,8 @@ static void test_zero_copy_io(void **state)
 		p9_wire_put_u64(b, off);
 		p9_wire_put_u32(b, n);
 		finish(b);
-		segs[0] = (struct virtq_driver_seg){put(f, b->data, (uint32_t)b->len), (uint32_t)b->len,
-						    false};
+		segs[0] = (struct virtq_driver_seg){put(f, b->data, (uint32_t)b->len),
+						    (uint32_t)b->len, false};
 		segs[1] = (struct virtq_driver_seg){room(f, 11), 11, true};
 		segs[2] = (struct virtq_driver_seg){room(f, 1000), 1000, true};
 		segs[3] = (struct virtq_driver_seg){room(f, n - 1000), n - 1000, true};
@@ -473,9 +472,8 @@ static void test_reset_with_requests_in_flight(void **state)
 	reset(f); /* waits for the workers; drops what they did not start */
 	assert_int_equal(f->dev->busy, 0);
 	/* a new driver: new rings, a new session; the old fids are gone */
-	assert_int_equal(virtq_driver_init(&f->drv, &f->gm, RING2_GPA, VIRTIO_9P_QUEUE_SIZE,
-					   RING2_SPAN),
-			 0);
+	assert_int_equal(
+	    virtq_driver_init(&f->drv, &f->gm, RING2_GPA, VIRTIO_9P_QUEUE_SIZE, RING2_SPAN), 0);
 	negotiate(f);
 	session(f); /* attaching fid 0 again works */
 	expect_none(f);
