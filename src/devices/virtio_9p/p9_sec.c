@@ -142,13 +142,13 @@ static void apply_creds(const struct p9_server *srv, const struct creds *c, stru
 		st->st_rdev = c->has_rdev ? c->rdev : 0;
 }
 
-int p9_sec_stat(struct p9_server *srv, const struct p9_node *n, struct stat *st)
+int p9_sec_view(struct p9_server *srv, const struct p9_node *n, const struct stat *host,
+		struct stat *st)
 {
 	struct creds c = {0};
 	int ret = 0;
 
-	if (fstat(n->fd, st) < 0)
-		return -errno;
+	*st = *host;
 	if (srv->cfg.model == SHARED_DIR_MAPPED_XATTR)
 		xattr_creds(n->fd, st, &c);
 	else if (srv->cfg.model == SHARED_DIR_MAPPED_FILE)
@@ -157,6 +157,15 @@ int p9_sec_stat(struct p9_server *srv, const struct p9_node *n, struct stat *st)
 		return ret;
 	apply_creds(srv, &c, st);
 	return 0;
+}
+
+int p9_sec_stat(struct p9_server *srv, const struct p9_node *n, struct stat *st)
+{
+	struct stat host;
+
+	if (fstat(n->fd, &host) < 0)
+		return -errno;
+	return p9_sec_view(srv, n, &host, st);
 }
 
 /* Stores c into the model's metadata (mapped models only). */

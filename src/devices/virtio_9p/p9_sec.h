@@ -53,6 +53,9 @@ void p9_sec_node(const struct p9_fid *fid, struct p9_node *n);
 
 /* fstat of the node, then the model's view: guest owner, mode, rdev. 0 or -errno. */
 must_check int p9_sec_stat(struct p9_server *srv, const struct p9_node *n, struct stat *st);
+/* The same from the node's host attributes `host` (already read). */
+must_check int p9_sec_view(struct p9_server *srv, const struct p9_node *n,
+			   const struct stat *host, struct stat *st);
 
 /* The host mode to create an object of guest mode `mode` with. */
 mode_t p9_sec_host_mode(const struct p9_server *srv, uint32_t mode);

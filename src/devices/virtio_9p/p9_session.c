@@ -40,17 +40,15 @@ static int negotiated(const struct p9_op *op)
 
 /* ---- Tattach ---- */
 
-/* The qid of node n (the guest's view); *host gets the host's own attributes. */
-static int node_qid(struct p9_server *srv, const struct p9_node *n, struct stat *host,
+/* The qid of node n (the guest's view of the host attributes *host, read already). */
+static int node_qid(struct p9_server *srv, const struct p9_node *n, const struct stat *host,
 		    struct p9_qid *q)
 {
 	struct stat guest;
-	int ret = p9_sec_stat(srv, n, &guest);
+	int ret = p9_sec_view(srv, n, host, &guest);
 
-	if (!ret) {
+	if (!ret)
 		p9_op_qid(srv, &guest, q);
-		ret = fstat(n->fd, host) < 0 ? -errno : 0;
-	}
 	return ret;
 }
 
@@ -74,7 +72,9 @@ int p9_session_attach(struct p9_op *op)
 	fid->root = true;
 	fid->uid = op->m->attach.n_uname;
 	n.fd = fid->fd;
-	ret = fid->fd < 0 ? fid->fd : node_qid(srv, &n, &st, &qid);
+	ret = fid->fd < 0 ? fid->fd : fstat(fid->fd, &st) < 0 ? -errno : 0;
+	if (!ret)
+		ret = node_qid(srv, &n, &st, &qid);
 	if (!ret) {
 		fid->type = st.st_mode & S_IFMT;
 		fid->dev = st.st_dev;
