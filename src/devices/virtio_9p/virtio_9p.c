@@ -3,10 +3,11 @@
  *
  * Flow: a kick pops chains (virtq.c) into request slots; a Tflush is
  * answered or parked on the request it names, everything else goes to the
- * worker pool. A worker runs p9_server_handle() on the chain's buffers,
- * puts the slot on the done list and writes the eventfd; done_ready() (loop
- * thread) takes the device lock, pushes the replies (and any parked
- * Rflush), and notifies once.
+ * worker pool. A worker runs p9_server_handle() on the chain's buffers and
+ * pushes the reply (and any parked Rflush) itself if the device lock is
+ * free; otherwise it puts the slot on the done list and writes the
+ * eventfd, and done_ready() (loop thread) pushes the batch and notifies
+ * once.
  *
  * Reset: the generation moves on, queued requests are dropped unrun by
  * their workers, the device waits until no worker is inside a request,
@@ -71,6 +72,33 @@ static struct virtio_9p_req *find_tag(struct virtio_9p *dev, uint16_t tag)
 
 /* ---- workers ---- */
 
+/* Pushes one finished request and the Rflush of every flush parked on it. */
+static void finish(struct virtio_9p *dev, struct virtio_9p_req *r);
+
+/*
+ * The common case: the device lock is free, so the worker pushes the reply
+ * itself, without a trip through the event loop. A reset holds the lock
+ * while it waits for the workers, so this never runs during one. Returns
+ * false if the lock is taken (the loop will push it).
+ */
+static bool push_now(struct virtio_9p *dev, struct virtio_9p_req *r)
+{
+	if (pthread_mutex_trylock(&dev->vdev.lock))
+		return false;
+	pthread_mutex_lock(&dev->mu);
+	if (--dev->busy == 0)
+		pthread_cond_broadcast(&dev->idle);
+	pthread_mutex_unlock(&dev->mu);
+	if (virtio_dev_running(&dev->vdev)) {
+		finish(dev, r);
+		virtio_dev_notify(&dev->vdev, 0);
+	} else {
+		slot_put(dev, r);
+	}
+	pthread_mutex_unlock(&dev->vdev.lock);
+	return true;
+}
+
 static void work(struct work_item *item, unsigned int worker)
 {
 	struct virtio_9p_req *r = container_of(item, struct virtio_9p_req, work);
@@ -82,6 +110,8 @@ static void work(struct work_item *item, unsigned int worker)
 	current = r->gen == dev->gen;
 	pthread_mutex_unlock(&dev->mu);
 	r->reply_len = current ? p9_server_handle(dev->srv, &dev->ctx[worker], &r->io) : 0;
+	if (current && push_now(dev, r))
+		return;
 	pthread_mutex_lock(&dev->mu);
 	r->next = dev->done;
 	dev->done = r;
@@ -92,7 +122,6 @@ static void work(struct work_item *item, unsigned int worker)
 		log_guest_once("%s: cannot signal a completion", dev->name);
 }
 
-/* Pushes one finished request and the Rflush of every flush parked on it. */
 static void finish(struct virtio_9p *dev, struct virtio_9p_req *r)
 {
 	struct virtq *vq = &dev->vdev.queues[0];
