@@ -11,7 +11,10 @@
  * opened and then proven to lie at or below the root by walking up.
  * Opening an object for I/O reopens its O_PATH descriptor through
  * /proc/self/fd (p9_path_reopen): the same inode, whatever happened to its
- * name since the walk.
+ * name since the walk. The kernel never follows a symlink reached through
+ * such a magic link: chmod, truncate, setxattr or open of
+ * /proc/self/fd/N, N an O_PATH descriptor of a symlink, act on the link
+ * itself or fail (ELOOP, EPERM, EOPNOTSUPP); p9_sec_test.c relies on it.
  */
 #ifndef COVE_DEVICES_VIRTIO_9P_P9_PATH_H
 #define COVE_DEVICES_VIRTIO_9P_P9_PATH_H
