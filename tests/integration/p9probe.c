@@ -8,7 +8,7 @@
  *   p9probe mmap-write FILE  a shared writable mapping reaches the file (cache=mmap)
  *   p9probe locks FILE       fcntl and flock locks conflict between processes
  *   p9probe xattr FILE       user xattrs: set, get, list, remove
- *   p9probe statfs DIR       f_type is V9FS_MAGIC; prints bsize and blocks
+ *   p9probe statfs DIR       sizes are real; prints type, bsize and blocks
  *   p9probe fsync FILE       write, fsync, fdatasync
  *
  * Prints "<command> ok" on success, else one line "<command> FAIL: why"
@@ -28,8 +28,6 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-
-#define V9FS_MAGIC 0x01021997
 
 static const char *cmd;
 
@@ -93,8 +91,8 @@ static int do_mmap_write(const char *path)
 	return 0;
 }
 
-/* In a child: try to take the locks the parent holds; 0 if all conflicts were seen. */
-static int child_locks(const char *path)
+/* In a child: the parent's fcntl lock on [0, 100) must keep it out. */
+static int child_fcntl(const char *path)
 {
 	int fd = open(path, O_RDWR);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
@@ -102,50 +100,75 @@ static int child_locks(const char *path)
 	if (fd < 0)
 		return 10;
 	if (fcntl(fd, F_SETLK, &fl) == 0 || (errno != EAGAIN && errno != EACCES))
-		return 11; /* the parent's write lock must conflict */
+		return 11;
 	fl.l_type = F_WRLCK;
 	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type != F_WRLCK || fl.l_pid != getppid())
 		return 12;
 	fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 200, .l_len = 10};
 	if (fcntl(fd, F_SETLK, &fl) < 0)
 		return 13; /* a range nobody holds */
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-		return 14;
 	return 0;
 }
 
+/* In a child: the parent's flock must keep it out. */
+static int child_flock(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return 20;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		return 21;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		return 22;
+	return 0;
+}
+
+/* In a child: everything is free again. */
+static int child_free(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
+
+	return fd >= 0 && fcntl(fd, F_SETLK, &w) == 0 ? 0 : 30;
+}
+
+static void in_child(int (*fn)(const char *), const char *path, const char *what)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(path));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		fail("%s (child status %d)", what, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/*
+ * fcntl and flock apart: the Linux 9p client turns flock into a POSIX lock
+ * on the whole file, so mixing both on one file in one process conflicts.
+ */
 static int do_locks(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT, 0644), status;
+	char other[512];
+	int fd = open(path, O_RDWR | O_CREAT, 0644), fd2;
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
-	pid_t pid;
 
 	if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
 		fail("fcntl write lock");
-	if (flock(fd, LOCK_EX) < 0)
-		fail("flock");
-	pid = fork();
-	if (pid == 0)
-		_exit(child_locks(path));
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		fail("the second process was not kept out (child status %d)",
-		     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	in_child(child_fcntl, path, "fcntl lock did not keep the other process out");
 	fl.l_type = F_UNLCK;
-	if (fcntl(fd, F_SETLK, &fl) < 0 || flock(fd, LOCK_UN) < 0)
-		fail("unlock");
-	pid = fork();
-	if (pid == 0) {
-		int cfd = open(path, O_RDWR);
-		struct flock w = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 100};
-
-		_exit(cfd >= 0 && fcntl(cfd, F_SETLK, &w) == 0 && flock(cfd, LOCK_EX | LOCK_NB) == 0
-			  ? 0
-			  : 1);
-	}
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0)
-		fail("locks were not released");
+	if (fcntl(fd, F_SETLK, &fl) < 0)
+		fail("fcntl unlock");
+	in_child(child_free, path, "fcntl lock not released");
+	snprintf(other, sizeof(other), "%s.flock", path);
+	fd2 = open(other, O_RDWR | O_CREAT, 0644);
+	if (fd2 < 0 || flock(fd2, LOCK_EX) < 0)
+		fail("flock");
+	in_child(child_flock, other, "flock did not keep the other process out");
+	if (flock(fd2, LOCK_UN) < 0)
+		fail("flock unlock");
 	return 0;
 }
 
@@ -179,12 +202,14 @@ static int do_statfs(const char *path)
 {
 	struct statfs sf;
 
+	/* 9p passes the host file system's f_type through; the sizes must be real. */
 	if (statfs(path, &sf) < 0)
 		fail("statfs");
-	if (sf.f_type != V9FS_MAGIC)
-		fail("f_type 0x%lx", (unsigned long)sf.f_type);
-	printf("statfs bsize=%ld blocks=%llu\n", (long)sf.f_bsize, (unsigned long long)sf.f_blocks);
-	return sf.f_blocks == 0;
+	if (sf.f_bsize <= 0 || sf.f_blocks == 0 || sf.f_namelen == 0)
+		fail("bsize %ld blocks %llu", (long)sf.f_bsize, (unsigned long long)sf.f_blocks);
+	printf("statfs type=0x%lx bsize=%ld blocks=%llu\n", (unsigned long)sf.f_type,
+	       (long)sf.f_bsize, (unsigned long long)sf.f_blocks);
+	return 0;
 }
 
 static int do_fsync(const char *path)
