@@ -222,7 +222,11 @@ static bool take_chain(struct virtio_9p *dev)
 		virtio_dev_set_needs_reset(&dev->vdev, "more requests than queue entries");
 		return false;
 	}
-	/* Guest-controlled: the chain's layout (virtq.c bounded it by the queue size). */
+	/* Guest-controlled: the chain's layout (virtq.c bounds it by the queue size). */
+	if ((unsigned int)c->n_out + c->n_in > VIRTIO_9P_QUEUE_SIZE) {
+		virtio_dev_set_needs_reset(&dev->vdev, "9p request longer than the queue");
+		return false;
+	}
 	if (c->out_len < P9_HDR_SIZE || c->in_len < P9_HDR_SIZE) {
 		virtio_dev_set_needs_reset(&dev->vdev, "9p request without room for a header");
 		return false;
