@@ -13,6 +13,7 @@
 
 #include "config/cli.h"
 #include "config/cmdline.h"
+#include "config/shared_dir.h"
 
 #define MAX_ARGS 40
 
@@ -856,6 +857,20 @@ static void test_shared_dir_forms(void **state)
 	assert_string_equal(vm_config_shared_dir_model_name(SHARED_DIR_MAPPED_FILE), "mapped-file");
 }
 
+static void test_shared_dir_accessmode(void **state)
+{
+	enum shared_dir_model m;
+
+	(void)state;
+	assert_int_equal(shared_dir_model_from_accessmode("passthrough", &m), 0);
+	assert_int_equal(m, SHARED_DIR_PASSTHROUGH);
+	assert_int_equal(shared_dir_model_from_accessmode("mapped", &m), 0);
+	assert_int_equal(m, SHARED_DIR_MAPPED_XATTR);
+	assert_int_equal(shared_dir_model_from_accessmode("squash", &m), 0);
+	assert_int_equal(m, SHARED_DIR_NONE);
+	assert_int_equal(shared_dir_model_from_accessmode("mapped-file", &m), -EINVAL);
+}
+
 static void test_shared_dir_bad(void **state)
 {
 	(void)state;
@@ -924,6 +939,7 @@ int main(void)
 	    T(test_block_bad),
 	    T(test_shared_dir_forms),
 	    T(test_shared_dir_bad),
+	    T(test_shared_dir_accessmode),
 	    T(test_hypervisor),
 	    T(test_hypervisor_bad),
 	    T(test_protected_vm),

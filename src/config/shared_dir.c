@@ -249,3 +249,19 @@ int shared_dir_parse(struct argparse_ctx *ctx, const char *value, struct shared_
 	}
 	return ret;
 }
+
+int shared_dir_model_from_accessmode(const char *accessmode, enum shared_dir_model *out)
+{
+	static const struct argparse_name modes[] = {{"passthrough", SHARED_DIR_PASSTHROUGH},
+						     {"mapped", SHARED_DIR_MAPPED_XATTR},
+						     {"squash", SHARED_DIR_NONE},
+						     {0}};
+
+	for (const struct argparse_name *m = modes; m->name; m++) {
+		if (!strcmp(m->name, accessmode)) {
+			*out = (enum shared_dir_model)m->value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

@@ -35,4 +35,11 @@
 must_check int shared_dir_parse(struct argparse_ctx *ctx, const char *value,
 				struct shared_dir_config *sd);
 
+/*
+ * libvirt's <filesystem accessmode='...'> as a security model:
+ * passthrough -> passthrough, mapped -> mapped-xattr, squash -> none (for
+ * the domain XML mapping). Returns 0, or -EINVAL for another name.
+ */
+must_check int shared_dir_model_from_accessmode(const char *accessmode, enum shared_dir_model *out);
+
 #endif
