@@ -146,12 +146,13 @@ asan:
 ubsan:
 	$(MAKE) VARIANT=ubsan check
 
-# BENCH=boot or BENCH=blk runs one of the two (default: both).
+# BENCH=boot, blk or 9p runs one of them (default: all).
 BENCH ?= all
 bench: $(COVE) bench-tools
 	$(Q)guest/build-all
-	$(Q)COVE=$(abspath $(COVE)) BLK_BENCH=$(abspath $(BUILD)/tools/blk_bench) BENCH=$(BENCH) \
-		bench/run
+	$(Q)case "$(BENCH)" in 9p) ;; *) COVE=$(abspath $(COVE)) \
+		BLK_BENCH=$(abspath $(BUILD)/tools/blk_bench) BENCH=$(BENCH) bench/run ;; esac
+	$(Q)case "$(BENCH)" in all|9p) COVE=$(abspath $(COVE)) bench/9p-run ;; esac
 
 # An interactive level-1 shell in the lab, with this tree shared read-only.
 lab-shell: $(COVE)

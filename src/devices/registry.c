@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "devices/virtio_balloon/virtio_balloon.h"
+#include "devices/virtio_9p/virtio_9p.h"
 #include "devices/virtio_blk/virtio_blk.h"
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_rng/virtio_rng.h"
@@ -21,6 +22,7 @@ static const struct device_module modules[] = {
 	{ "virtio-blk", virtio_blk_create_all },
 	{ "virtio-rng", virtio_rng_create_all },
 	{ "virtio-balloon", virtio_balloon_create_all },
+	{ "virtio-9p", virtio_9p_create_all },
 };
 
 int devices_create(struct vm *vm)
