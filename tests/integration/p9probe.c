@@ -10,11 +10,15 @@
  *   p9probe xattr FILE       user xattrs: set, get, list, remove
  *   p9probe statfs DIR       sizes are real; prints type, bsize and blocks
  *   p9probe fsync FILE       write, fsync, fdatasync
+ *   p9probe readdir DIR      getdents64 alone (no stat per entry): prints the
+ *                            entries, "." and "..", and how many distinct
+ *                            entry-NNNNN names were seen
  *
  * Prints "<command> ok" on success, else one line "<command> FAIL: why"
  * and exits 1.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -223,17 +227,55 @@ static int do_fsync(const char *path)
 	return close(fd);
 }
 
+/*
+ * Only getdents64, as a 9p readdir: `ls` would also stat every entry
+ * (three more requests each), which measures the lookup path instead.
+ */
+static int do_readdir(const char *path)
+{
+	static unsigned char seen[100000];
+	static char buf[65536];
+	unsigned long entries = 0, dots = 0, distinct = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	long n;
+
+	if (fd < 0)
+		fail("open");
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (long pos = 0; pos < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + pos);
+			unsigned int i;
+			char end;
+
+			pos += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..")) {
+				dots++;
+				continue;
+			}
+			entries++;
+			if (sscanf(d->d_name, "entry-%5u%c", &i, &end) == 1 && i < sizeof(seen) &&
+			    !seen[i]++)
+				distinct++;
+		}
+	}
+	if (n < 0)
+		fail("getdents64");
+	printf("readdir %lu %lu %lu\n", entries, dots, distinct);
+	return close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(const char *);
 	} cmds[] = {{"mmap", do_mmap},	 {"mmap-write", do_mmap_write}, {"locks", do_locks},
-		    {"xattr", do_xattr}, {"statfs", do_statfs},		{"fsync", do_fsync}};
+		    {"xattr", do_xattr}, {"statfs", do_statfs},		{"fsync", do_fsync},
+		    {"readdir", do_readdir}};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc != 3) {
-		fprintf(stderr, "usage: p9probe mmap|mmap-write|locks|xattr|statfs|fsync PATH\n");
+		fprintf(stderr, "usage: p9probe mmap|mmap-write|locks|xattr|statfs|fsync|readdir PATH\n");
 		return 2;
 	}
 	cmd = argv[1];

@@ -38,7 +38,13 @@ import pytest
 from conftest import guest_cmdline, parse_guest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BOOT_TIMEOUT = 900  # the functional boot moves 100 MiB through nested emulation
+# The functional boot moves 100 MiB each way through nested emulation:
+# about 2-4 minutes in the lab. Sustained 9p traffic (tens of thousands of
+# requests) from a level-2 guest corrupts its memory in the lab (nested
+# NPT under TCG; seen with QEMU as the VMM too, more with 2 vCPUs), so the
+# guests here have one vCPU and the script avoids request storms (readdir
+# is counted by p9probe, which does not stat every entry as ls does).
+BOOT_TIMEOUT = 600
 SIZES = {"size-0": 0, "size-1": 1, "size-4095": 4095, "size-4096": 4096,
          "size-1M": 1 << 20, "size-100M": 100 << 20}
 MANY = 10000
@@ -153,7 +159,7 @@ def results(lines):
     return out
 
 
-def cove_args(guest, shares, mem=512, cpus=2):
+def cove_args(guest, shares, mem=512, cpus=1):
     """The guest mounts hostshare with the seeds' own line, then runs its guest.sh."""
     args = ["--log-level=info", "run", "--cpus", str(cpus), "--mem", str(mem)]
     for spec in shares:
@@ -192,7 +198,7 @@ echo keep > /mnt/uo; exec 3< /mnt/uo; rm /mnt/uo
 r UNLINKOPEN $(cat <&3) $(test -e /mnt/uo && echo present || echo gone); exec 3<&-
 mkdir /mnt/md && rmdir /mnt/md && r RMDIR $(test -e /mnt/md && echo present || echo gone)
 mkdir /mnt/md2; touch /mnt/md2/x; rmdir /mnt/md2 2>/dev/null && r RMDIRFULL removed || r RMDIRFULL refused
-r READDIR $(ls /mnt/many | wc -l) $(ls -a /mnt/many | grep -c '^\.\.*$')
+r READDIR $(/mnt/p9probe readdir /mnt/many | head -1 | cut -d' ' -f2-)
 ln -s target/name /mnt/sl && r READLINK $(readlink /mnt/sl) $(stat -c %F /mnt/sl | tr ' ' _)
 echo hl > /mnt/h1; ln /mnt/h1 /mnt/h2 && r HARDLINK $(stat -c %h /mnt/h1) $(cat /mnt/h2)
 echo o > /mnt/own; chown 1234:5678 /mnt/own; chmod 640 /mnt/own; r OWN $(stat -c '%u %g %a' /mnt/own)
@@ -327,7 +333,7 @@ def test_guest_uses_shares(run_cove, guest, base, p9probe):
     assert r["RENAME"] == ["moved", "0"]
     assert r["UNLINKOPEN"] == ["keep", "gone"]
     assert r["RMDIR"] == ["gone"] and r["RMDIRFULL"] == ["refused"]
-    assert r["READDIR"] == [str(MANY), "2"]
+    assert r["READDIR"] == [str(MANY), "2", str(MANY)], g  # entries, . and .., distinct
     assert r["READLINK"] == ["target/name", "symbolic_link"]
     assert os.readlink(shares["pass"] / "sl") == "target/name"
     assert r["HARDLINK"] == ["2", "hl"]
@@ -390,7 +396,7 @@ def test_guest_uses_shares(run_cove, guest, base, p9probe):
 RACE_SCRIPT = r"""
 set -u
 i=0; ok=0
-while [ $i -lt 300 ]; do
+while [ $i -lt 100 ]; do
 	cat /mnt/d/secret >/dev/null 2>&1 && ok=$((ok+1))
 	echo pwned > /mnt/d/secret 2>/dev/null
 	echo new > /mnt/d/new-$i 2>/dev/null
