@@ -12,7 +12,7 @@ phase with the guest's clock.
 
   cove  cove run --cpus 2 --mem 512 --serial type=stdout,hardware=serial,console
         --shared-dir SHARE:hostshare:security_model=passthrough:msize=MSIZE ...
-  qemu  qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp 2 -m 512 ...
+  qemu  qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp 1 -m 512 ...
         -fsdev local,id=fsdev0,path=SHARE,security_model=passthrough
         -device virtio-9p-pci,fsdev=fsdev0,mount_tag=hostshare   (the seeds' line)
 
@@ -49,11 +49,11 @@ def guest_run(args):
 def argv_for(vmm, f, share, args):
     params = f'quiet loglevel=3 panic=-1 cove_run="{guest_run(args)}"'
     if vmm == "cove":
-        return [f["cove"], "--log-level=warn", "run", "--cpus", "2", "--mem", "512",
+        return [f["cove"], "--log-level=warn", "run", "--cpus", "1", "--mem", "512",
                 "--serial", "type=stdout,hardware=serial,console",
                 "--shared-dir", f"{share}:hostshare:security_model=passthrough:msize={args.msize}",
                 "--initrd", f["initrd"], "--params", params, f["kernel"]]
-    return [f["qemu"], "-M", "q35", "-enable-kvm", "-cpu", "host", "-smp", "2", "-m", "512",
+    return [f["qemu"], "-M", "q35", "-enable-kvm", "-cpu", "host", "-smp", "1", "-m", "512",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-serial", "stdio",
             "-kernel", f["kernel"], "-initrd", f["initrd"], "-append", "console=ttyS0 " + params,
             "-fsdev", f"local,id=fsdev0,path={share},security_model=passthrough",
