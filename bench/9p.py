@@ -10,7 +10,7 @@ passthrough, mounted by the guest with the same options
 1 MiB calls and creates, stats and unlinks FILES small files, timing each
 phase with the guest's clock.
 
-  cove  cove run --cpus 2 --mem 512 --serial type=stdout,hardware=serial,console
+  cove  cove run --cpus 1 --mem 512 --serial type=stdout,hardware=serial,console
         --shared-dir SHARE:hostshare:security_model=passthrough:msize=MSIZE ...
   qemu  qemu-system-x86_64 -M q35 -enable-kvm -cpu host -smp 1 -m 512 ...
         -fsdev local,id=fsdev0,path=SHARE,security_model=passthrough
