@@ -146,7 +146,7 @@ asan:
 ubsan:
 	$(MAKE) VARIANT=ubsan check
 
-# BENCH=boot, blk or net runs one of them (default: all).
+# BENCH=boot, blk, net or 9p runs one of them (default: all).
 BENCH ?= all
 bench: $(COVE) bench-tools
 	$(Q)guest/build-all

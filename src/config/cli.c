@@ -13,6 +13,7 @@
 
 #include "config/argparse.h"
 #include "config/cli_net.h"
+#include "config/shared_dir.h"
 
 #define MSG_MAX 256
 
@@ -415,6 +416,22 @@ static int opt_block(struct argparse_ctx *ctx, const char *value)
 	return ret;
 }
 
+/* ---- --shared-dir (parsed by shared_dir.c) ---- */
+
+static int opt_shared_dir(struct argparse_ctx *ctx, const char *value)
+{
+	struct shared_dir_config sd;
+	char msg[MSG_MAX];
+	int ret = shared_dir_parse(ctx, value, &sd);
+
+	if (!ret && vm_config_add_shared_dir(cfg_of(ctx), &sd, msg, sizeof(msg))) {
+		free(sd.path);
+		free(sd.tag);
+		ret = argparse_fail(ctx, "%s", msg);
+	}
+	return ret;
+}
+
 /* ---- --hypervisor ---- */
 
 static int kvm_key(struct argparse_ctx *ctx, unsigned int id, const char *key, const char *value,
@@ -561,6 +578,8 @@ static const struct argparse_option run_options[] = {
      "add a virtio-net NIC on a tap (repeatable, up to 8; keys below)"},
     {"--vsock", 0, "cid=N[,KEY=VAL...]", false, cli_net_opt_vsock,
      "add a virtio-vsock device with guest CID N (keys below)"},
+    {"--shared-dir", 0, "PATH:TAG[:KEY=VAL...]", true, opt_shared_dir,
+     "share a host directory over virtio-9p (repeatable; keys below)"},
     {"--hypervisor", 0, "kvm[device=PATH]", false, opt_hypervisor,
      "kvm, through /dev/kvm unless device= names another node"},
     {"--disable-sandbox", 0, NULL, false, opt_disable_sandbox,
@@ -699,7 +718,18 @@ void cli_print_run_help(FILE *out)
 	    "  lock=BOOL          lock the image against other users (default true)\n"
 	    "  sparse=BOOL        let the guest discard and punch holes (default true)\n"
 	    "  block-size=N       logical block size, a power of two from 512 to 65536 "
-	    "(default 512)\n",
+	    "(default 512)\n"
+	    "\n"
+	    "--shared-dir PATH:TAG[:KEY=VAL...] (colon-separated; the guest mounts it with\n"
+	    "`mount -t 9p -o trans=virtio TAG /mnt`):\n"
+	    "  type=p9               virtio-9p, the only type (alias 9p)\n"
+	    "  security_model=MODEL  passthrough, mapped-xattr (or mapped), mapped-file or none\n"
+	    "                        (default passthrough as root, else none)\n"
+	    "  ro                    read-only share\n"
+	    "  fmode=OCTAL           mapped models: host mode of new files (default 0600)\n"
+	    "  dmode=OCTAL           mapped models: host mode of new directories (default 0700)\n"
+	    "  uidmap=\"I O N,...\"    guest uids I..I+N-1 are host uids O..O+N-1 (gidmap alike)\n"
+	    "  msize=N               the largest 9P msize to agree to (default 1048576)\n",
 	    out);
 	fputs(cli_net_help, out);
 }

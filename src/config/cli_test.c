@@ -13,6 +13,7 @@
 
 #include "config/cli.h"
 #include "config/cmdline.h"
+#include "config/shared_dir.h"
 
 #define MAX_ARGS 40
 
@@ -978,6 +979,106 @@ static void test_vsock_forms_and_bad(void **state)
 		     NULL);
 }
 
+/* ---- --shared-dir ---- */
+
+static void test_shared_dir_forms(void **state)
+{
+	const struct shared_dir_config *sd;
+
+	(void)state;
+	assert_int_equal(RUN("--shared-dir", "/tmp:hostshare", "k"), 0);
+	assert_int_equal(cfg.num_shared_dirs, 1);
+	sd = &cfg.shared_dirs[0];
+	assert_string_equal(sd->path, "/tmp");
+	assert_string_equal(sd->tag, "hostshare");
+	assert_false(sd->ro);
+	assert_int_equal(sd->fmode, 0600);
+	assert_int_equal(sd->dmode, 0700);
+	assert_int_equal(sd->msize, SHARED_DIR_MSIZE_DEFAULT);
+	assert_int_equal(sd->uidmap.n, 0);
+	assert_int_equal(RUN("--shared-dir", "/tmp:a:type=p9:security_model=passthrough",
+			     "--shared-dir=/:b:type=9p:security-model=mapped:fmode=644:dmode=755:ro",
+			     "--shared-dir", "/tmp:c:security_model=mapped-file:ro=false:msize=4096",
+			     "--shared-dir",
+			     "/tmp:d:security_model=none:uidmap=0 1000 1,1 100000 65535:gidmap=0 0 10",
+			     "--shared-dir", "/tmp:e:security_model=mapped-xattr", "k"),
+			 0);
+	assert_int_equal(cfg.num_shared_dirs, 5);
+	assert_int_equal(cfg.shared_dirs[0].model, SHARED_DIR_PASSTHROUGH);
+	sd = &cfg.shared_dirs[1];
+	assert_int_equal(sd->model, SHARED_DIR_MAPPED_XATTR);
+	assert_true(sd->ro);
+	assert_int_equal(sd->fmode, 0644);
+	assert_int_equal(sd->dmode, 0755);
+	sd = &cfg.shared_dirs[2];
+	assert_int_equal(sd->model, SHARED_DIR_MAPPED_FILE);
+	assert_false(sd->ro);
+	assert_int_equal(sd->msize, 4096);
+	sd = &cfg.shared_dirs[3];
+	assert_int_equal(sd->model, SHARED_DIR_NONE);
+	assert_int_equal(sd->uidmap.n, 2);
+	assert_int_equal(sd->uidmap.r[1].inner, 1);
+	assert_int_equal(sd->uidmap.r[1].outer, 100000);
+	assert_int_equal(sd->uidmap.r[1].count, 65535);
+	assert_int_equal(sd->gidmap.n, 1);
+	assert_int_equal(cfg.shared_dirs[4].model, SHARED_DIR_MAPPED_XATTR);
+	assert_string_equal(vm_config_shared_dir_model_name(SHARED_DIR_MAPPED_FILE), "mapped-file");
+}
+
+static void test_shared_dir_accessmode(void **state)
+{
+	enum shared_dir_model m;
+
+	(void)state;
+	assert_int_equal(shared_dir_model_from_accessmode("passthrough", &m), 0);
+	assert_int_equal(m, SHARED_DIR_PASSTHROUGH);
+	assert_int_equal(shared_dir_model_from_accessmode("mapped", &m), 0);
+	assert_int_equal(m, SHARED_DIR_MAPPED_XATTR);
+	assert_int_equal(shared_dir_model_from_accessmode("squash", &m), 0);
+	assert_int_equal(m, SHARED_DIR_NONE);
+	assert_int_equal(shared_dir_model_from_accessmode("mapped-file", &m), -EINVAL);
+}
+
+static void test_shared_dir_bad(void **state)
+{
+	(void)state;
+	expect_error(RUN("--shared-dir", "/nonexistent/dir:t", "k"),
+		     "--shared-dir: cannot share '/nonexistent/dir': No such file or directory: "
+		     "expected an existing directory",
+		     NULL);
+	expect_error(RUN("--shared-dir", "/etc/passwd:t", "k"),
+		     "--shared-dir: '/etc/passwd' is not a directory", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:colour=blue", "k"),
+		     "--shared-dir: unknown key 'colour': expected type, security_model, ro, fmode, "
+		     "dmode, uidmap, gidmap, msize",
+		     NULL);
+	expect_error(RUN("--shared-dir", "/tmp", "k"), "--shared-dir: missing TAG", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:", "k"), "--shared-dir: missing TAG", NULL);
+	expect_error(RUN("--shared-dir", ":t", "k"), "--shared-dir: missing PATH", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t::ro", "k"), "--shared-dir: empty item", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:type=fs", "k"), "type=fs is not supported", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:cache=always", "k"),
+		     "key 'cache' is not supported by Cove's virtio-9p", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:uid=0", "k"), "key 'uid' is not supported", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:security_model=squash", "k"),
+		     "invalid value 'squash' for security_model: expected passthrough, "
+		     "mapped-xattr, mapped-file or none",
+		     NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:fmode=8", "k"), "invalid value '8' for fmode",
+		     NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:dmode=17777", "k"), "for dmode", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:msize=100", "k"),
+		     "invalid value '100' for msize: expected an integer from 4096 to 8388608", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:uidmap=0 1", "k"), "for uidmap", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:uidmap=0 1 0", "k"), "for uidmap", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:gidmap=4294967295 0 2", "k"), "for gidmap", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:ro:ro", "k"), "--shared-dir: ro given twice", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t:ro=yes", "k"), "invalid value 'yes' for ro", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t t", "k"), "invalid tag 't t'", NULL);
+	expect_error(RUN("--shared-dir", "/tmp:t", "--shared-dir", "/:t", "k"),
+		     "--shared-dir: tag 't' is given to two shared directories", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1110,9 @@ int main(void)
 	    T(test_block_root_cmdline),
 	    T(test_block_many),
 	    T(test_block_bad),
+	    T(test_shared_dir_forms),
+	    T(test_shared_dir_bad),
+	    T(test_shared_dir_accessmode),
 	    T(test_hypervisor),
 	    T(test_hypervisor_bad),
 	    T(test_protected_vm),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_KVM_DEVICE "/dev/kvm"
 
@@ -43,6 +44,10 @@ void vm_config_free(struct vm_config *cfg)
 	}
 	free(cfg->vsock.uds_path);
 	free(cfg->vsock.vhost_device);
+	for (unsigned int i = 0; i < cfg->num_shared_dirs; i++) {
+		free(cfg->shared_dirs[i].path);
+		free(cfg->shared_dirs[i].tag);
+	}
 	free(cfg->kvm_device);
 	free(cfg->socket_path);
 	free(cfg->name);
@@ -147,6 +152,47 @@ void vm_config_block_name(unsigned int index, char name[8])
 {
 	assert(index < VM_CONFIG_MAX_DISKS);
 	snprintf(name, 8, "vd%c", 'a' + (char)index);
+}
+
+void vm_config_shared_dir_defaults(struct shared_dir_config *sd)
+{
+	memset(sd, 0, sizeof(*sd));
+	sd->model = geteuid() == 0 ? SHARED_DIR_PASSTHROUGH : SHARED_DIR_NONE;
+	sd->fmode = SHARED_DIR_FMODE_DEFAULT;
+	sd->dmode = SHARED_DIR_DMODE_DEFAULT;
+	sd->msize = SHARED_DIR_MSIZE_DEFAULT;
+}
+
+int vm_config_add_shared_dir(struct vm_config *cfg, const struct shared_dir_config *sd,
+			     char *err, size_t errlen)
+{
+	if (cfg->num_shared_dirs >= VM_CONFIG_MAX_SHARED_DIRS) {
+		snprintf(err, errlen, "too many shared directories: at most %d",
+			 VM_CONFIG_MAX_SHARED_DIRS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < cfg->num_shared_dirs; i++) {
+		if (strcmp(cfg->shared_dirs[i].tag, sd->tag) == 0) {
+			snprintf(err, errlen, "tag '%s' is given to two shared directories",
+				 sd->tag);
+			return -EINVAL;
+		}
+	}
+	cfg->shared_dirs[cfg->num_shared_dirs++] = *sd;
+	return 0;
+}
+
+const char *vm_config_shared_dir_model_name(enum shared_dir_model model)
+{
+	static const char *const names[] = {
+	    [SHARED_DIR_PASSTHROUGH] = "passthrough",
+	    [SHARED_DIR_MAPPED_XATTR] = "mapped-xattr",
+	    [SHARED_DIR_MAPPED_FILE] = "mapped-file",
+	    [SHARED_DIR_NONE] = "none",
+	};
+
+	assert((unsigned int)model < ARRAY_SIZE(names));
+	return names[model];
 }
 
 /*

@@ -31,6 +31,15 @@
 #define VSOCK_MIN_CID 3		/* 0 hypervisor, 1 local, 2 host */
 #define VSOCK_MAX_CID 0xfffffffeULL /* 0xffffffff is VMADDR_CID_ANY */
 
+#define VM_CONFIG_MAX_SHARED_DIRS 16
+#define SHARED_DIR_TAG_MAX 255	      /* virtio-9p mount_tag bytes */
+#define SHARED_DIR_IDMAP_MAX 8	      /* ranges per uidmap / gidmap */
+#define SHARED_DIR_MSIZE_MIN 4096     /* 9P's smallest useful msize */
+#define SHARED_DIR_MSIZE_MAX (8u << 20)
+#define SHARED_DIR_MSIZE_DEFAULT (1u << 20)
+#define SHARED_DIR_FMODE_DEFAULT 0600 /* QEMU's defaults for the mapped models */
+#define SHARED_DIR_DMODE_DEFAULT 0700
+
 /* Where a serial port's output goes (crosvm's `type=`). */
 enum serial_type {
 	SERIAL_TYPE_SINK, /* discard (crosvm's default type) */
@@ -105,6 +114,41 @@ struct vsock_config {
 	char *vhost_device;	/* device=PATH (vhost); NULL with uds_path */
 };
 
+/*
+ * How guest credentials meet the host (QEMU's fsdev security_model=):
+ * passthrough: real owners and modes (Cove needs CAP_CHOWN); none: the
+ * same, but failing to set the owner of a new file is ignored; mapped-xattr
+ * and mapped-file: host files stay Cove's with fmode/dmode, the guest's
+ * owner, mode and file type live in user.virtfs.* xattrs or in
+ * .virtfs_metadata files.
+ */
+enum shared_dir_model {
+	SHARED_DIR_PASSTHROUGH,
+	SHARED_DIR_MAPPED_XATTR,
+	SHARED_DIR_MAPPED_FILE,
+	SHARED_DIR_NONE,
+};
+
+/* crosvm's uidmap/gidmap: "inner outer count" ranges, guest id -> host id. */
+struct shared_dir_idmap {
+	unsigned int n; /* 0: identity */
+	struct {
+		uint32_t inner, outer, count;
+	} r[SHARED_DIR_IDMAP_MAX];
+};
+
+/* One --shared-dir (virtio-9p): PATH:TAG[:key=value...]. */
+struct shared_dir_config {
+	char *path;	/* the host directory */
+	char *tag;	/* the mount tag the guest names */
+	enum shared_dir_model model;
+	bool ro;	/* read-only: every change is EROFS */
+	uint32_t fmode; /* mapped models: host mode of new files */
+	uint32_t dmode; /* mapped models: host mode of new directories */
+	struct shared_dir_idmap uidmap, gidmap;
+	uint32_t msize; /* the largest msize the server accepts */
+};
+
 struct vm_config {
 	/* Global options (before the verb). */
 	enum log_level log_level;
@@ -126,6 +170,9 @@ struct vm_config {
 	struct net_config nics[VM_CONFIG_MAX_NICS];
 	unsigned int num_nics;
 	struct vsock_config vsock;
+
+	struct shared_dir_config shared_dirs[VM_CONFIG_MAX_SHARED_DIRS];
+	unsigned int num_shared_dirs;
 
 	/* NULL until vm_config_finish(), which sets "/dev/kvm" unless
 	 * --hypervisor kvm[device=PATH] gave another path. */
@@ -173,6 +220,25 @@ must_check int vm_config_add_block(struct vm_config *cfg, const struct block_con
 
 /* The guest's name of disk `index`: "vda" for 0 ... "vdz" for 25. */
 void vm_config_block_name(unsigned int index, char name[8]);
+
+/*
+ * Defaults for one --shared-dir: passthrough when Cove runs as root, else
+ * none (an unprivileged Cove cannot give files away); fmode 0600, dmode
+ * 0700, identity id maps, msize up to SHARED_DIR_MSIZE_DEFAULT.
+ */
+void vm_config_shared_dir_defaults(struct shared_dir_config *sd);
+
+/*
+ * Adds one shared directory after checking it against the others: tags
+ * unique, at most VM_CONFIG_MAX_SHARED_DIRS. On success cfg owns the path
+ * and tag; on failure the caller still does, and err holds one line.
+ * Returns 0 or -EINVAL.
+ */
+must_check int vm_config_add_shared_dir(struct vm_config *cfg, const struct shared_dir_config *sd,
+					char *err, size_t errlen);
+
+/* "passthrough", "mapped-xattr", "mapped-file" or "none". */
+const char *vm_config_shared_dir_model_name(enum shared_dir_model model);
 
 /*
  * Completes a parsed config, as crosvm does after parsing: if no serial port

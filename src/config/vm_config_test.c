@@ -7,8 +7,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/vm_config.h"
 
@@ -102,6 +104,40 @@ static void test_finish_no_room(void **state)
 	vm_config_free(&cfg);
 }
 
+static void test_shared_dir_rules(void **state)
+{
+	struct vm_config cfg;
+	struct shared_dir_config sd;
+	char err[128], tag[8];
+
+	(void)state;
+	vm_config_init(&cfg);
+	vm_config_shared_dir_defaults(&sd);
+	assert_int_equal(sd.model, geteuid() == 0 ? SHARED_DIR_PASSTHROUGH : SHARED_DIR_NONE);
+	assert_int_equal(sd.fmode, 0600);
+	assert_int_equal(sd.dmode, 0700);
+	assert_int_equal(sd.msize, SHARED_DIR_MSIZE_DEFAULT);
+	for (int i = 0; i < VM_CONFIG_MAX_SHARED_DIRS; i++) {
+		snprintf(tag, sizeof(tag), "t%d", i);
+		sd.path = strdup("/tmp");
+		sd.tag = strdup(tag);
+		assert_int_equal(vm_config_add_shared_dir(&cfg, &sd, err, sizeof(err)), 0);
+	}
+	sd.path = strdup("/tmp");
+	sd.tag = strdup("t0");
+	assert_int_equal(vm_config_add_shared_dir(&cfg, &sd, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "too many shared directories"));
+	cfg.num_shared_dirs--;
+	free(cfg.shared_dirs[cfg.num_shared_dirs].path);
+	free(cfg.shared_dirs[cfg.num_shared_dirs].tag);
+	assert_int_equal(vm_config_add_shared_dir(&cfg, &sd, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "tag 't0' is given to two shared directories");
+	free(sd.path);
+	free(sd.tag);
+	vm_config_free(&cfg); /* frees the paths and tags it owns (ASan checks) */
+	assert_int_equal(cfg.num_shared_dirs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +145,7 @@ int main(void)
 	    cmocka_unit_test(test_add_serial_rules),
 	    cmocka_unit_test(test_finish),
 	    cmocka_unit_test(test_finish_no_room),
+	    cmocka_unit_test(test_shared_dir_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "devices/virtio_balloon/virtio_balloon.h"
+#include "devices/virtio_9p/virtio_9p.h"
 #include "devices/virtio_blk/virtio_blk.h"
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_net/virtio_net.h"
@@ -25,6 +26,7 @@ static const struct device_module modules[] = {
 	{ "virtio-vsock", virtio_vsock_create_all },
 	{ "virtio-rng", virtio_rng_create_all },
 	{ "virtio-balloon", virtio_balloon_create_all },
+	{ "virtio-9p", virtio_9p_create_all },
 };
 
 int devices_create(struct vm *vm)
