@@ -181,6 +181,30 @@ def out_dir(name):
     return d
 
 
+# How long a process killed for running over its time may take to die. One
+# that outlives this is stuck inside the kernel (a KVM_RUN that never
+# returns, say): the test fails with its threads' kernel stacks instead of
+# waiting on it forever.
+KILL_GRACE = 20
+
+
+def _thread_states(pid):
+    """One line a thread of pid: its name, state and kernel wait channel,
+    then its kernel stack (readable as root); "" when pid is gone."""
+    lines = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            stat = (task / "stat").read_text()
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            state = stat[stat.rindex(")") + 2]
+            wchan = (task / "wchan").read_text()
+            lines.append(f"  {task.name} {name} {state} wchan={wchan}")
+            lines += ["    " + f for f in (task / "stack").read_text().splitlines()]
+        except (OSError, ValueError):
+            continue
+    return "\n".join(lines)
+
+
 def run_logged(argv, timeout, outdir, name, stdin=None):
     """Runs argv -> (status, stdout, stderr), as run_proc describes, with
     stdout and stderr in outdir/NAME.stdout and outdir/NAME.stderr."""
@@ -195,9 +219,16 @@ def run_logged(argv, timeout, outdir, name, stdin=None):
         try:
             p.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
+            threads = _thread_states(p.pid)
             os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            pytest.fail(f"{argv[0]} timed out after {timeout} s; "
+            try:
+                p.wait(timeout=KILL_GRACE)
+                stuck = ""
+            except subprocess.TimeoutExpired:
+                stuck = (f"\nit did not die within {KILL_GRACE} s of SIGKILL "
+                         f"(stuck in the kernel); its threads now:\n{_thread_states(p.pid)}")
+            pytest.fail(f"{argv[0]} timed out after {timeout} s; its threads then:\n"
+                        f"{threads}{stuck}\n"
                         f"stdout tail:\n{_tail(out)}\nstderr tail:\n{_tail(err)}")
     return (p.returncode, out.read_text(errors="replace"),
             err.read_text(errors="replace"))

@@ -74,8 +74,12 @@ def test_tiny_stdin_reaches_guest(run_cove, tiny):
     assert text in out
 
 
-def test_tiny_sigterm_stops_cleanly(kvm, cove, tiny):
-    p = subprocess.Popen([cove, *tiny_args(tiny, "h", "--cpus", "2")],
+@pytest.mark.parametrize("mode", [
+    "h",  # both vCPUs halted: KVM_RUN waits in the kernel
+    "l",  # vCPU 0 spins in the guest and never exits on its own
+])
+def test_tiny_sigterm_stops_cleanly(kvm, cove, tiny, mode):
+    p = subprocess.Popen([cove, *tiny_args(tiny, mode, "--cpus", "2")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = p.stdout.readline()

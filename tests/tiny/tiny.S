@@ -9,6 +9,7 @@
  *   t  triple fault (status 32)
  *   k  report a panic through pvpanic (status 34)
  *   h  halt forever with interrupts off (for SIGTERM tests)
+ *   l  spin forever without an exit to the VMM (for SIGTERM tests)
  *   e  echo COM1 input back, "q" powers off (for stdin tests)
  *   anything else: power off
  */
@@ -48,6 +49,8 @@ _start:
 	je do_hang
 	cmp $'e', %al
 	je do_echo
+	cmp $'l', %al
+	je do_spin
 do_poweroff:
 	mov $SLEEP_CTRL_PORT, %dx
 	mov $SLEEP_S5_ENABLE, %al
@@ -67,6 +70,8 @@ do_panic:
 do_hang:
 	hlt
 	jmp do_hang
+do_spin:
+	jmp do_spin
 
 /* Echoes COM1 input until 'q'. */
 do_echo:
