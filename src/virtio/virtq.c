@@ -441,6 +441,23 @@ bool virtq_enable_notify(struct virtq *vq)
 	return rearm_notify(vq) != vq->last_avail;
 }
 
+int virtq_drain(struct virtq *vq, struct virtq_chain *chain,
+		bool (*take)(void *opaque, const struct virtq_chain *chain), void *opaque)
+{
+	int ret;
+
+	do {
+		virtq_disable_notify(vq);
+		while ((ret = virtq_pop(vq, chain)) > 0) {
+			if (!take(opaque, chain))
+				return 0;
+		}
+		if (ret < 0)
+			return ret;
+	} while (virtq_enable_notify(vq));
+	return 1;
+}
+
 /*
  * Copies between `buf` and segments [first, first + count) of a chain,
  * starting `offset` bytes into them: into the guest when `to_guest`.

@@ -136,6 +136,20 @@ bool virtq_should_notify(struct virtq *vq);
 void virtq_disable_notify(struct virtq *vq);
 must_check bool virtq_enable_notify(struct virtq *vq);
 
+/*
+ * Serves a kick: with the driver's kicks suppressed, pops every available
+ * chain into `chain` and hands it to `take(opaque, chain)`, then asks for
+ * kicks again and repeats if buffers arrived meanwhile. `take` returns false
+ * to stop at once (the device needs a reset, or must make progress by
+ * itself: notifications stay suppressed). Returns 1 when the ring was
+ * drained and notifications are armed, 0 when `take` stopped, -EINVAL when
+ * the guest broke a ring rule (the caller sets NEEDS_RESET, as after
+ * virtq_pop()).
+ */
+must_check int virtq_drain(struct virtq *vq, struct virtq_chain *chain,
+			   bool (*take)(void *opaque, const struct virtq_chain *chain),
+			   void *opaque);
+
 /* Copies up to `len` bytes out of the chain's readable segments, from byte
  * `offset`; returns the number copied. */
 size_t virtq_chain_read(const struct virtq_chain *chain, size_t offset, void *dst, size_t len);

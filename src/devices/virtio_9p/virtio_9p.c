@@ -212,10 +212,11 @@ static void start(struct virtio_9p *dev, struct virtio_9p_req *r)
 	work_pool_submit(&dev->pool, &r->work);
 }
 
-/* Handles one popped chain. Returns false if the device now needs a reset. */
-static bool take_chain(struct virtio_9p *dev)
+/* Handles one popped chain (virtq_drain's `take`). Returns false if the
+ * device now needs a reset. */
+static bool take_chain(void *opaque, const struct virtq_chain *c)
 {
-	const struct virtq_chain *c = &dev->chain;
+	struct virtio_9p *dev = opaque;
 	struct virtio_9p_req *r = dev->free;
 
 	if (!r) {
@@ -244,21 +245,9 @@ static bool take_chain(struct virtio_9p *dev)
 static void p9_queue_notify(struct virtio_device *vdev, unsigned int q)
 {
 	struct virtio_9p *dev = p9_of(vdev);
-	struct virtq *vq = &vdev->queues[q];
-	int ret;
 
-	do {
-		virtq_disable_notify(vq);
-		while ((ret = virtq_pop(vq, &dev->chain)) > 0) {
-			if (!take_chain(dev))
-				goto out;
-		}
-		if (ret < 0) {
-			virtio_dev_set_needs_reset(vdev, "bad descriptor chain");
-			goto out;
-		}
-	} while (virtq_enable_notify(vq));
-out:
+	if (virtq_drain(&vdev->queues[q], &dev->chain, take_chain, dev) < 0)
+		virtio_dev_set_needs_reset(vdev, "bad descriptor chain");
 	virtio_dev_notify(vdev, q); /* Rflush answered at once */
 }
 

@@ -174,10 +174,19 @@ static void start(struct virtio_blk *blk, struct virtio_blk_slot *s,
 		complete(blk, s, VIRTIO_BLK_S_OK);
 }
 
-/* Handles one popped chain. Returns false if the device now needs a reset. */
-static bool handle_chain(struct virtio_blk *blk, unsigned int q)
+/* The queue virtq_drain() is serving, for handle_chain(). */
+struct kick {
+	struct virtio_blk *blk;
+	unsigned int q;
+};
+
+/* Handles one popped chain (virtq_drain's `take`). Returns false if the
+ * device now needs a reset. */
+static bool handle_chain(void *opaque, const struct virtq_chain *c)
 {
-	struct virtio_blk_slot *s = slot_get(&blk->queues[q]);
+	const struct kick *k = opaque;
+	struct virtio_blk *blk = k->blk;
+	struct virtio_blk_slot *s = slot_get(&blk->queues[k->q]);
 	struct virtio_blk_req req;
 
 	if (!s) {
@@ -186,12 +195,12 @@ static bool handle_chain(struct virtio_blk *blk, unsigned int q)
 					   "more requests in flight than queue entries");
 		return false;
 	}
-	if (virtio_blk_req_parse(&blk->chain, &blk->limits, s->iov, VIRTIO_BLK_QUEUE_SIZE, &req)) {
+	if (virtio_blk_req_parse(c, &blk->limits, s->iov, VIRTIO_BLK_QUEUE_SIZE, &req)) {
 		slot_put(blk, s);
 		virtio_dev_set_needs_reset(&blk->vdev, "request without a writable status byte");
 		return false;
 	}
-	s->head = blk->chain.head;
+	s->head = c->head;
 	s->status_ptr = req.status_ptr;
 	if (req.status != VIRTIO_BLK_S_OK)
 		complete(blk, s, req.status);
@@ -203,21 +212,10 @@ static bool handle_chain(struct virtio_blk *blk, unsigned int q)
 static void blk_queue_notify(struct virtio_device *vdev, unsigned int q)
 {
 	struct virtio_blk *blk = blk_of(vdev);
-	struct virtq *vq = &vdev->queues[q];
-	int ret;
+	struct kick k = {blk, q};
 
-	do {
-		virtq_disable_notify(vq);
-		while ((ret = virtq_pop(vq, &blk->chain)) > 0) {
-			if (!handle_chain(blk, q))
-				goto out;
-		}
-		if (ret < 0) {
-			virtio_dev_set_needs_reset(vdev, "bad descriptor chain");
-			goto out;
-		}
-	} while (virtq_enable_notify(vq));
-out:
+	if (virtq_drain(&vdev->queues[q], &blk->chain, handle_chain, &k) < 0)
+		virtio_dev_set_needs_reset(vdev, "bad descriptor chain");
 	disk_kick(&blk->disk);
 	notify_queues(blk);
 }
