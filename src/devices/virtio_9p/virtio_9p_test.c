@@ -18,10 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "devices/virtio_9p/virtio_9p.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define RAM_SIZE (16u << 20)
@@ -38,27 +38,7 @@ struct fx {
 	struct event_loop loop;
 	struct virtio_9p *dev;
 	struct virtq_driver drv;
-	unsigned int queue_irqs, config_irqs;
-};
-
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	assert_int_equal(q, 0);
-	f->queue_irqs++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .notify_queue = fake_notify_queue,
-    .notify_config = fake_notify_config,
+	struct virtio_test_transport tt; /* counts the interrupts */
 };
 
 static void negotiate(struct fx *f)
@@ -96,8 +76,7 @@ static int setup(void **state)
 	sd.tag = (char *)"hostshare";
 	sd.msize = MSIZE;
 	assert_int_equal(virtio_9p_create(&sd, &f->gm, &f->loop, &f->dev), 0);
-	f->dev->vdev.transport = &fake_transport;
-	f->dev->vdev.transport_priv = f;
+	virtio_test_transport_attach(&f->dev->vdev, &f->tt);
 	negotiate(f);
 	*state = f;
 	return 0;
@@ -105,9 +84,7 @@ static int setup(void **state)
 
 static void reset(struct fx *f)
 {
-	pthread_mutex_lock(&f->dev->vdev.lock);
-	virtio_dev_reset(&f->dev->vdev);
-	pthread_mutex_unlock(&f->dev->vdev.lock);
+	virtio_test_reset(&f->dev->vdev);
 }
 
 static int teardown(void **state)
@@ -167,33 +144,13 @@ static int queue_msg(struct fx *f, const struct p9_wire_buf *b, uint32_t in, uin
 
 static void kick(struct fx *f)
 {
-	pthread_mutex_lock(&f->dev->vdev.lock);
-	f->dev->vdev.ops->queue_notify(&f->dev->vdev, 0);
-	pthread_mutex_unlock(&f->dev->vdev.lock);
+	virtio_test_kick(&f->dev->vdev, 0);
 }
 
 /* Serves the event loop until n used entries arrived (or `max` rounds of 10 ms). */
 static unsigned int collect_for(struct fx *f, struct vring_used_elem *out, unsigned int n, int max)
 {
-	unsigned int got = 0;
-
-	for (int rounds = 0; rounds < max && got < n; rounds++) {
-		struct epoll_event ev[8];
-		int k;
-
-		while (got < n && virtq_driver_get_used(&f->drv, &out[got]) == 1)
-			got++;
-		if (got == n)
-			break;
-		k = epoll_wait(f->loop.epfd, ev, 8, 10);
-		for (int i = 0; i < k; i++) {
-			struct event_handler *h = ev[i].data.ptr;
-
-			if (h && h->in_use)
-				h->fn(h->opaque, ev[i].events);
-		}
-	}
-	return got;
+	return virtio_test_collect(&f->drv, &f->loop, out, n, max);
 }
 
 static unsigned int collect(struct fx *f, struct vring_used_elem *out, unsigned int n)
@@ -304,7 +261,7 @@ static void test_session_and_walk(void **state)
 	p9_wire_put_cstr(b, "missing");
 	assert_int_equal(rpc(f, b, r, &len), P9_RLERROR);
 	assert_int_equal(r[7], ENOENT);
-	assert_true(f->queue_irqs > 0);
+	assert_true(f->tt.queue_irqs[0] > 0);
 }
 
 /* A file of BIG bytes written through scattered segments, read back through others. */
@@ -452,7 +409,7 @@ static void test_broken_chains(void **state)
 	assert_true(virtq_driver_add(&f->drv, &only_out, 1, false) >= 0);
 	kick(f);
 	assert_true(f->dev->vdev.needs_reset);
-	assert_true(f->config_irqs > 0);
+	assert_true(f->tt.config_irqs > 0);
 	expect_none(f);
 }
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "devices/virtio_balloon/virtio_balloon.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 #include "vm/vm.h"
 
@@ -36,31 +37,9 @@ struct fx {
 	struct virtio_balloon *b;
 	struct virtq_driver drv[VIRTIO_BALLOON_NUM_QUEUES];
 	unsigned int nq; /* queues the "driver" set up */
-	unsigned int queue_irqs[VIRTIO_BALLOON_NUM_QUEUES], config_irqs;
+	struct virtio_test_transport tt; /* counts the interrupts */
 	unsigned int stats_calls;
 	struct virtio_balloon_info last;
-};
-
-/* ---- fake transport ---- */
-
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	assert_true(q < VIRTIO_BALLOON_NUM_QUEUES);
-	f->queue_irqs[q]++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-	.notify_queue = fake_notify_queue,
-	.notify_config = fake_notify_config,
 };
 
 static void on_stats(void *opaque, const struct virtio_balloon_info *info)
@@ -82,8 +61,7 @@ static struct fx *fx_new(const struct virtio_balloon_options *opts)
 	guest_mem_init(&f->gm);
 	assert_int_equal(guest_mem_add(&f->gm, 0, MEM), 0);
 	assert_int_equal(virtio_balloon_new(&f->gm, NULL, opts, &f->b), 0);
-	f->b->vdev.transport = &fake_transport;
-	f->b->vdev.transport_priv = f;
+	virtio_test_transport_attach(&f->b->vdev, &f->tt);
 	virtio_balloon_set_stats_listener(f->b, on_stats, f);
 	return f;
 }
@@ -265,7 +243,7 @@ static void test_inflate_gives_pages_back(void **state)
 	assert_true(get_used(f, 0, &e));
 	assert_int_equal(e.id, head);
 	assert_int_equal(e.len, 0);
-	assert_int_equal(f->queue_irqs[0], 1);
+	assert_int_equal(f->tt.queue_irqs[0], 1);
 	assert_true(page_is(f, DATA, 0) && page_is(f, DATA + 0x1000, 0));
 	assert_true(page_is(f, DATA + 0x2000, 0xaa)); /* not inflated */
 	assert_true(page_is(f, DATA + 0x3000, 0) && page_is(f, DATA + 0x5000, 0));
@@ -326,14 +304,14 @@ static void test_config_and_target(void **state)
 
 	(void)state;
 	virtio_balloon_set_target(f->b, 1000); /* before the driver: no interrupt */
-	assert_int_equal(f->config_irqs, 0);
+	assert_int_equal(f->tt.config_irqs, 0);
 	assert_int_equal(cfg32(f, 0), 1000);
 	negotiate(f, stats_bit);
 	driver_ok(f);
 	virtio_balloon_set_target(f->b, 2000);
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	virtio_balloon_set_target(f->b, 2000); /* unchanged: no interrupt */
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	assert_int_equal(cfg32(f, 0), 2000);
 	/* The driver reports progress in `actual`; num_pages is read-only. */
 	cfg_write32(f, 4, 1500);
@@ -388,7 +366,7 @@ static void test_stats_round_trip(void **state)
 	assert_true(get_used(f, 2, &e));
 	assert_int_equal(e.id, head);
 	assert_int_equal(e.len, 0);
-	assert_int_equal(f->queue_irqs[2], 1);
+	assert_int_equal(f->tt.queue_irqs[2], 1);
 	add_buf(f, 2, buf, (uint32_t)stats_buf(buf, tags2, vals2, 2));
 	kick(f, 2);
 	assert_int_equal(f->stats_calls, 1);
@@ -464,7 +442,7 @@ static void test_broken_ring_needs_reset(void **state)
 	virtq_driver_desc(&f->drv[0])[head].addr = htole64(0xfff0000000000000ULL);
 	kick(f, 0);
 	assert_true(f->b->vdev.needs_reset);
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	assert_false(get_used(f, 0, &e));
 	fx_free(f);
 }
@@ -521,8 +499,8 @@ static void test_many_batches_each_acked(void **state)
 		add_pfns(f, 0, pfns, 64);
 		virtq_driver_set_used_event(&f->drv[0], f->drv[0].last_used);
 		kick(f, 0);
-		if (f->queue_irqs[0] != batch + 1)
-			fail_msg("batch %u: %u interrupts", batch, f->queue_irqs[0]);
+		if (f->tt.queue_irqs[0] != batch + 1)
+			fail_msg("batch %u: %u interrupts", batch, f->tt.queue_irqs[0]);
 		assert_true(get_used(f, 0, &e));
 	}
 	assert_false(f->b->vdev.needs_reset);

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "devices/virtio_blk/virtio_blk.h"
@@ -111,9 +110,7 @@ static int setup_sync(void **state)
 /* Resets the device as the driver does (status 0). */
 static void reset(struct fixture *f)
 {
-	pthread_mutex_lock(&f->vdev->lock);
-	virtio_dev_reset(f->vdev);
-	pthread_mutex_unlock(&f->vdev->lock);
+	virtio_test_reset(f->vdev);
 }
 
 static void destroy_device(struct fixture *f)
@@ -190,34 +187,14 @@ static void create(struct fixture *f, unsigned int num_queues)
 
 static void kick(struct fixture *f, unsigned int q)
 {
-	pthread_mutex_lock(&f->vdev->lock);
-	f->vdev->ops->queue_notify(f->vdev, q);
-	pthread_mutex_unlock(&f->vdev->lock);
+	virtio_test_kick(f->vdev, q);
 }
 
 /* Serves the event loop until `n` used entries are there (or a timeout). */
 static unsigned int collect(struct fixture *f, unsigned int q, struct vring_used_elem *out,
 			    unsigned int n)
 {
-	unsigned int got = 0;
-
-	for (int rounds = 0; rounds < 300; rounds++) {
-		struct epoll_event ev[8];
-		int k;
-
-		while (got < n && virtq_driver_get_used(&f->drv[q], &out[got]) == 1)
-			got++;
-		if (got == n)
-			break;
-		k = epoll_wait(f->loop.epfd, ev, 8, 10);
-		for (int i = 0; i < k; i++) {
-			struct event_handler *h = ev[i].data.ptr;
-
-			if (h && h->in_use)
-				h->fn(h->opaque, ev[i].events);
-		}
-	}
-	return got;
+	return virtio_test_collect(&f->drv[q], &f->loop, out, n, 300);
 }
 
 /* Nothing more comes back, even after serving the loop a little. */

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "devices/virtio_net/virtio_net.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define QSIZE 64
@@ -33,29 +34,10 @@ struct fx {
 	struct virtio_net *net;
 	struct virtq_driver drv[NQ];
 	int peer; /* the host side of the "tap" */
-	unsigned int irqs[NQ], config_irqs;
+	struct virtio_test_transport tt; /* counts the interrupts */
 };
 
 static const uint8_t guest_mac[6] = {0x52, 0x54, 0, 0xaa, 0xbb, 0xcc};
-
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->irqs[q]++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .notify_queue = fake_notify_queue,
-    .notify_config = fake_notify_config,
-};
 
 static struct fx *fx_new(uint64_t features, bool mrg)
 {
@@ -63,12 +45,15 @@ static struct fx *fx_new(uint64_t features, bool mrg)
 	struct net_config nc = {.tap_fd = -1, .vq_pairs = 1, .has_mac = true, .mrg_rxbuf = mrg};
 	struct tap tap;
 	struct virtio_device *vdev;
-	int sv[2];
+	struct virtio_test_rings rings = {.gpa = 0x10000, .span = 0x200000, .size = QSIZE};
+	bool running;
+	int sv[2], err;
 
 	assert_non_null(f);
 	memcpy(nc.mac, guest_mac, 6);
 	guest_mem_init(&f->gm);
 	assert_int_equal(guest_mem_add(&f->gm, 0, 8 << 20), 0);
+	rings.mem = &f->gm;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
 	memset(&tap, 0, sizeof(tap));
 	for (int i = 0; i < TAP_MAX_QUEUES; i++)
@@ -81,23 +66,14 @@ static struct fx *fx_new(uint64_t features, bool mrg)
 	f->peer = sv[1];
 	assert_int_equal(virtio_net_create_on(&nc, &tap, &f->gm, NULL, &f->net), 0);
 	vdev = &f->net->vdev;
-	vdev->transport = &fake_transport;
-	vdev->transport_priv = f;
+	virtio_test_transport_attach(vdev, &f->tt);
 	pthread_mutex_lock(&vdev->lock);
 	features |= F(VIRTIO_F_VERSION_1) | (mrg ? F(VIRTIO_NET_F_MRG_RXBUF) : 0);
-	assert_true(virtio_dev_accept_features(vdev, features));
-	for (unsigned int q = 0; q < NQ; q++) {
-		assert_int_equal(
-		    virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE, 0x200000),
-		    0);
-		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false),
-				 0);
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
-	assert_true(virtio_dev_running(vdev));
+	err = virtio_test_start(vdev, features, f->drv, NQ, &rings);
+	running = virtio_dev_running(vdev);
 	pthread_mutex_unlock(&vdev->lock);
+	assert_int_equal(err, 0);
+	assert_true(running);
 	return f;
 }
 
@@ -105,9 +81,7 @@ static void fx_free(struct fx *f)
 {
 	struct virtio_device *vdev = &f->net->vdev;
 
-	pthread_mutex_lock(&vdev->lock);
-	virtio_dev_reset(vdev);
-	pthread_mutex_unlock(&vdev->lock);
+	virtio_test_reset(vdev);
 	vdev->ops->destroy(vdev);
 	close(f->peer);
 	guest_mem_destroy(&f->gm);
@@ -116,11 +90,7 @@ static void fx_free(struct fx *f)
 
 static void kick(struct fx *f, unsigned int q)
 {
-	struct virtio_device *vdev = &f->net->vdev;
-
-	pthread_mutex_lock(&vdev->lock);
-	vdev->ops->queue_notify(vdev, q);
-	pthread_mutex_unlock(&vdev->lock);
+	virtio_test_kick(&f->net->vdev, q);
 }
 
 /* What the tap's readiness callback does. */
@@ -252,7 +222,7 @@ static void test_tx_frames_reach_the_tap(void **state)
 	assert_int_equal(used(f, 1, &e), 1);
 	assert_int_equal(e.len, 0);
 	assert_int_equal(used(f, 1, &e), 1);
-	assert_int_equal(f->irqs[1], 1);
+	assert_int_equal(f->tt.queue_irqs[1], 1);
 	assert_int_equal(f->net->stats.tx_frames, 2);
 	fx_free(f);
 }
@@ -292,7 +262,7 @@ static void test_tx_chain_without_header_needs_reset(void **state)
 	assert_true(virtq_driver_add(&f->drv[1], &seg, 1, false) >= 0);
 	kick(f, 1);
 	assert_true(f->net->vdev.needs_reset);
-	assert_int_equal(f->config_irqs, 1);
+	assert_int_equal(f->tt.config_irqs, 1);
 	fx_free(f);
 }
 
@@ -319,7 +289,7 @@ static void test_rx_one_buffer_per_frame(void **state)
 	assert_memory_equal(p + VIRTIO_NET_HDR_LEN, want, 300);
 	assert_int_equal(used(f, 0, &e), 1);
 	assert_int_equal(e.len, VIRTIO_NET_HDR_LEN + 60);
-	assert_int_equal(f->irqs[0], 1);
+	assert_int_equal(f->tt.queue_irqs[0], 1);
 	fx_free(f);
 }
 

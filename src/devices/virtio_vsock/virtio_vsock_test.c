@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "devices/virtio_vsock/virtio_vsock.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define CID 3
@@ -37,7 +38,7 @@ struct fx {
 	struct guest_mem gm;
 	struct virtio_vsock *vs;
 	struct virtq_driver drv[3];
-	unsigned int irqs[3];
+	struct virtio_test_transport tt; /* counts the interrupts */
 	int fds_before;
 };
 
@@ -52,23 +53,6 @@ static int count_fds(void)
 	closedir(d);
 	return n;
 }
-
-static void fake_notify_queue(struct virtio_device *vdev, unsigned int q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->irqs[q]++;
-}
-
-static void fake_notify_config(struct virtio_device *vdev)
-{
-	(void)vdev;
-}
-
-static const struct virtio_transport_ops fake_transport = {
-    .notify_queue = fake_notify_queue,
-    .notify_config = fake_notify_config,
-};
 
 static void post_rx(struct fx *f, unsigned int n)
 {
@@ -87,7 +71,9 @@ static struct fx *fx_new(void)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct vsock_config vc = {.enabled = true, .cid = CID};
+	struct virtio_test_rings rings = {.gpa = 0x10000, .span = 0x200000, .size = QSIZE};
 	struct virtio_device *vdev;
+	int err;
 
 	assert_non_null(f);
 	f->fds_before = count_fds();
@@ -97,23 +83,14 @@ static struct fx *fx_new(void)
 	vc.uds_path = f->path;
 	guest_mem_init(&f->gm);
 	assert_int_equal(guest_mem_add(&f->gm, 0, 8 << 20), 0);
+	rings.mem = &f->gm;
 	assert_int_equal(virtio_vsock_create(&vc, &f->gm, NULL, &f->vs), 0);
 	vdev = &f->vs->vdev;
-	vdev->transport = &fake_transport;
-	vdev->transport_priv = f;
+	virtio_test_transport_attach(vdev, &f->tt);
 	pthread_mutex_lock(&vdev->lock);
-	assert_true(virtio_dev_accept_features(vdev, 1ULL << VIRTIO_F_VERSION_1));
-	for (unsigned int q = 0; q < 3; q++) {
-		assert_int_equal(
-		    virtq_driver_init(&f->drv[q], &f->gm, 0x10000 + q * 0x200000, QSIZE, 0x200000),
-		    0);
-		assert_int_equal(virtq_enable(&vdev->queues[q], &f->drv[q].layout, false, false),
-				 0);
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
+	err = virtio_test_start(vdev, 1ULL << VIRTIO_F_VERSION_1, f->drv, 3, &rings);
 	pthread_mutex_unlock(&vdev->lock);
+	assert_int_equal(err, 0);
 	post_rx(f, 16);
 	return f;
 }
@@ -122,9 +99,7 @@ static void fx_free(struct fx *f)
 {
 	struct virtio_device *vdev = &f->vs->vdev;
 
-	pthread_mutex_lock(&vdev->lock);
-	virtio_dev_reset(vdev);
-	pthread_mutex_unlock(&vdev->lock);
+	virtio_test_reset(vdev);
 	vdev->ops->destroy(vdev);
 	assert_int_equal(access(f->path, F_OK), -1); /* the socket file is removed */
 	assert_int_equal(rmdir(f->dir), 0);
@@ -135,11 +110,7 @@ static void fx_free(struct fx *f)
 
 static void kick(struct fx *f, unsigned int q)
 {
-	struct virtio_device *vdev = &f->vs->vdev;
-
-	pthread_mutex_lock(&vdev->lock);
-	vdev->ops->queue_notify(vdev, q);
-	pthread_mutex_unlock(&vdev->lock);
+	virtio_test_kick(&f->vs->vdev, q);
 }
 
 /* The guest sends one packet (header + payload) and kicks. */
@@ -524,7 +495,7 @@ static void test_transport_reset_event(void **state)
 	assert_int_equal(virtq_driver_get_used(&f->drv[2], &u), 1);
 	assert_int_equal(u.len, 4);
 	assert_int_equal(*(uint32_t *)guest_mem_ptr(&f->gm, e, 4), 0);
-	assert_int_equal(f->irqs[2], 1);
+	assert_int_equal(f->tt.queue_irqs[2], 1);
 	assert_int_equal(recv(hfd, buf, sizeof(buf), 0), 0);
 	close(hfd);
 	host_unlisten(f, lfd, 95);
