@@ -90,7 +90,8 @@ unit: $(TEST_BINS) $(COVE)
 # `fuzz` compiles the library again with clang and the fuzzer instrumentation
 # (warnings are not errors there: the normal build enforces them);
 # `fuzz-replay` links each target with tests/fuzz/replay.c and the normal
-# $(CC) (and sanitizer variant) and runs it over its committed corpus.
+# $(CC) (and sanitizer variant) and runs it over its committed corpus. Both
+# link tests/fuzz/harness.c, the code the device targets share.
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -109,7 +110,7 @@ $(FUZZ_OBJ)/%.o: %.c
 $(FUZZ_OBJ)/libcove.a: $(LIB_SRCS:%.c=$(FUZZ_OBJ)/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-build/fuzz/%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)/libcove.a
+build/fuzz/%: $(FUZZ_OBJ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)/tests/fuzz/harness.o $(FUZZ_OBJ)/libcove.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ $(LDLIBS)
@@ -125,7 +126,8 @@ fuzz-run: $(FUZZ_BINS)
 			build/fuzz-corpus/$$n tests/fuzz/corpus/$$n || exit 1; \
 	done
 
-$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libcove.a
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o \
+			$(BUILD)/tests/fuzz/harness.o $(BUILD)/libcove.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

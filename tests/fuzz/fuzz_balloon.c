@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "devices/virtio_balloon/virtio_balloon.h"
 #include "fuzz.h"
+#include "harness.h"
 #include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
@@ -64,12 +64,9 @@ static struct session *session_get(void)
 
 	if (s)
 		return s;
-	log_set_level(LOG_LEVEL_OFF);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
-	guest_mem_init(&s->gm);
-	if (guest_mem_add(&s->gm, 0, MEM) || virtio_balloon_new(&s->gm, NULL, &opts, &s->b))
+	s = fuzz_session_new(sizeof(*s));
+	fuzz_guest_ram(&s->gm, MEM);
+	if (virtio_balloon_new(&s->gm, NULL, &opts, &s->b))
 		abort();
 	virtio_test_transport_attach(&s->b->vdev, &s->irqs);
 	s->b->stats_fn = on_stats; /* the lock is held throughout: set it directly */
@@ -81,6 +78,12 @@ static void restart(struct session *s, uint8_t bits)
 {
 	struct virtio_device *vdev = &s->b->vdev;
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1;
+	const struct virtio_test_rings rings = {.mem = &s->gm,
+						.gpa = RING(0),
+						.span = RING_SPAN,
+						.size = QSIZE,
+						.event_idx = bits & 8,
+						.indirect = bits & 16};
 	int q = 2;
 
 	if (bits & 1)
@@ -95,16 +98,8 @@ static void restart(struct session *s, uint8_t bits)
 	s->rings_hit = false;
 	virtio_dev_reset(vdev);
 	memset(guest_mem_ptr(&s->gm, 0, DATA), 0, DATA); /* fresh rings */
-	if (!virtio_dev_accept_features(vdev, features))
+	if (virtio_test_start(vdev, features, s->drv, s->nq, &rings))
 		abort();
-	for (unsigned int i = 0; i < s->nq; i++) {
-		if (virtq_driver_init(&s->drv[i], &s->gm, RING(i), QSIZE, RING_SPAN) ||
-		    virtq_enable(&vdev->queues[i], &s->drv[i].layout, bits & 8, bits & 16))
-			abort();
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
 }
 
 static void kick(struct session *s, int q)
@@ -224,8 +219,9 @@ static size_t config(struct session *s, const uint8_t *p, size_t left)
 }
 
 /* Replays one record; returns the bytes it used, 0 to stop. */
-static size_t step(struct session *s, const uint8_t *p, size_t left)
+static size_t step(void *opaque, const uint8_t *p, size_t left)
 {
+	struct session *s = opaque;
 	size_t len;
 
 	if (left < 2)
@@ -251,15 +247,12 @@ static size_t step(struct session *s, const uint8_t *p, size_t left)
 	}
 }
 
-static void drain_used(struct session *s)
+static void drain_used(void *opaque)
 {
-	struct vring_used_elem e;
-	int r;
+	struct session *s = opaque;
 
 	for (unsigned int q = 0; q < s->nq; q++) {
-		while ((r = virtq_driver_get_used(&s->drv[q], &e)) == 1)
-			;
-		if (r < 0 && !s->rings_hit)
+		if (fuzz_collect_used(&s->drv[q]) < 0 && !s->rings_hit)
 			abort();
 	}
 }
@@ -267,7 +260,6 @@ static void drain_used(struct session *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session *s = session_get();
-	size_t used;
 
 	if (size < 1)
 		return 0;
@@ -275,12 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	restart(s, data[0]);
 	data++;
 	size--;
-	while ((used = step(s, data, size)) != 0) {
-		drain_used(s);
-		data += used;
-		size -= used;
-	}
-	drain_used(s);
+	fuzz_replay_records(s, data, size, step, drain_used);
 	pthread_mutex_unlock(&s->b->vdev.lock);
 	return 0;
 }

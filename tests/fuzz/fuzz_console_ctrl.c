@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "devices/virtio_console/virtio_console.h"
 #include "devices/virtio_console/virtio_console_ctrl.h"
 #include "fuzz.h"
+#include "harness.h"
 #include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
@@ -66,13 +66,8 @@ static struct session *session_get(void)
 
 	if (s)
 		return s;
-	log_set_level(LOG_LEVEL_OFF);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
-	guest_mem_init(&s->gm);
-	if (guest_mem_add(&s->gm, 0, 1024 * 1024))
-		abort();
+	s = fuzz_session_new(sizeof(*s));
+	fuzz_guest_ram(&s->gm, 1024 * 1024);
 	for (unsigned int i = 0; i < NR_PORTS; i++) {
 		specs[i] = (struct virtio_console_port_spec){ .is_console = i != 2,
 							      .host_connected = true,
@@ -90,22 +85,14 @@ static void restart(struct session *s, bool multiport)
 {
 	struct virtio_device *vdev = &s->con->vdev;
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1;
+	const struct virtio_test_rings rings = {
+	    .mem = &s->gm, .gpa = 0x1000, .span = RING_SPAN, .size = QSIZE};
 
 	if (multiport)
 		features |= 1ULL << VIRTIO_CONSOLE_F_MULTIPORT;
 	virtio_dev_reset(vdev);
-	if (!virtio_dev_accept_features(vdev, features))
+	if (virtio_test_start(vdev, features, s->drv, NQ, &rings))
 		abort();
-	for (unsigned int q = 0; q < NQ; q++) {
-		uint64_t ring = 0x1000 + q * RING_SPAN;
-
-		if (virtq_driver_init(&s->drv[q], &s->gm, ring, QSIZE, RING_SPAN) ||
-		    virtq_enable(&vdev->queues[q], &s->drv[q].layout, false, false))
-			abort();
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
 }
 
 /* Adds a one-segment chain; false when the driver ran out of room. */
@@ -132,8 +119,9 @@ static void kick(struct session *s, unsigned int q)
 }
 
 /* Collects every used entry; control messages to the driver must be sane. */
-static void drain_used(struct session *s)
+static void drain_used(void *opaque)
 {
+	struct session *s = opaque;
 	struct vring_used_elem e;
 	uint8_t m[8];
 	uint32_t id;
@@ -155,8 +143,9 @@ static void drain_used(struct session *s)
 }
 
 /* Replays one record; returns the bytes it used, 0 to stop. */
-static size_t step(struct session *s, const uint8_t *p, size_t left)
+static size_t step(void *opaque, const uint8_t *p, size_t left)
 {
+	struct session *s = opaque;
 	uint8_t op, arg;
 	size_t len;
 
@@ -202,17 +191,11 @@ static size_t step(struct session *s, const uint8_t *p, size_t left)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session *s = session_get();
-	size_t used;
 
 	check_parser(data, size);
 	pthread_mutex_lock(&s->con->vdev.lock);
 	restart(s, true);
-	while ((used = step(s, data, size)) != 0) {
-		drain_used(s);
-		data += used;
-		size -= used;
-	}
-	drain_used(s);
+	fuzz_replay_records(s, data, size, step, drain_used);
 	pthread_mutex_unlock(&s->con->vdev.lock);
 	return 0;
 }

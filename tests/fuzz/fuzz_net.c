@@ -30,9 +30,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "devices/virtio_net/virtio_net.h"
 #include "fuzz.h"
+#include "harness.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define NQ 3
@@ -40,27 +41,12 @@
 #define RING_SPAN 0x40000ULL
 
 struct session {
+	struct virtio_test_transport irqs; /* interrupts are only counted */
 	struct guest_mem gm;
 	struct virtio_net *net;
 	struct virtq_driver drv[NQ];
 	int peer;
 	uint64_t features;
-};
-
-static void no_irq(struct virtio_device *vdev, unsigned int q)
-{
-	(void)vdev;
-	(void)q;
-}
-
-static void no_config_irq(struct virtio_device *vdev)
-{
-	(void)vdev;
-}
-
-static const struct virtio_transport_ops transport = {
-    .notify_queue = no_irq,
-    .notify_config = no_config_irq,
 };
 
 static void check_parsers(const uint8_t *data, size_t size)
@@ -99,13 +85,9 @@ static struct session *session_get(void)
 
 	if (s)
 		return s;
-	log_set_level(LOG_LEVEL_OFF);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
-	guest_mem_init(&s->gm);
-	if (guest_mem_add(&s->gm, 0, 4 * 1024 * 1024) ||
-	    socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+	s = fuzz_session_new(sizeof(*s));
+	fuzz_guest_ram(&s->gm, 4 * 1024 * 1024);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
 		abort();
 	memset(&tap, 0, sizeof(tap));
 	for (int i = 0; i < TAP_MAX_QUEUES; i++)
@@ -118,7 +100,7 @@ static struct session *session_get(void)
 	s->peer = sv[1];
 	if (virtio_net_create_on(&nc, &tap, &s->gm, NULL, &s->net))
 		abort();
-	s->net->vdev.transport = &transport;
+	virtio_test_transport_attach(&s->net->vdev, &s->irqs);
 	return s;
 }
 
@@ -131,6 +113,12 @@ static void restart(struct session *s, uint8_t bits)
 					       VIRTIO_NET_F_HOST_UFO,  VIRTIO_NET_F_HOST_ECN};
 	struct virtio_device *vdev = &s->net->vdev;
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1;
+	const struct virtio_test_rings rings = {.mem = &s->gm,
+						.gpa = 0x1000,
+						.span = RING_SPAN,
+						.size = QSIZE,
+						.event_idx = bits & 1,
+						.indirect = !(bits & 2)};
 
 	for (int i = 0; i < 8; i++) {
 		if (bits & (1u << i))
@@ -138,18 +126,9 @@ static void restart(struct session *s, uint8_t bits)
 	}
 	features &= vdev->host_features;
 	virtio_dev_reset(vdev);
-	if (!virtio_dev_accept_features(vdev, features))
-		abort();
 	s->features = features;
-	for (unsigned int q = 0; q < NQ; q++) {
-		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE,
-				      RING_SPAN) ||
-		    virtq_enable(&vdev->queues[q], &s->drv[q].layout, bits & 1, !(bits & 2)))
-			abort();
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
+	if (virtio_test_start(vdev, features, s->drv, NQ, &rings))
+		abort();
 }
 
 /* Adds a chain of `len` bytes copied from src (NULL: none) in `nseg` pieces. */
@@ -185,18 +164,15 @@ static void kick(struct session *s, unsigned int q)
 }
 
 /* Collects used entries and the frames that reached the tap. */
-static void drain(struct session *s)
+static void drain(void *opaque)
 {
-	struct vring_used_elem e;
+	struct session *s = opaque;
 	static uint8_t frame[VIRTIO_NET_HDR_LEN + VIRTIO_NET_MAX_FRAME + 16];
 	struct virtio_net_hdr_v1 h, out;
 	ssize_t n;
-	int r;
 
 	for (unsigned int q = 0; q < NQ; q++) {
-		while ((r = virtq_driver_get_used(&s->drv[q], &e)) == 1)
-			;
-		if (r < 0)
+		if (fuzz_collect_used(&s->drv[q]) < 0)
 			abort();
 	}
 	while ((n = recv(s->peer, frame, sizeof(frame), 0)) >= 0) {
@@ -209,8 +185,9 @@ static void drain(struct session *s)
 	}
 }
 
-static size_t step(struct session *s, const uint8_t *p, size_t left)
+static size_t step(void *opaque, const uint8_t *p, size_t left)
 {
+	struct session *s = opaque;
 	uint8_t op, arg;
 	size_t len;
 
@@ -254,17 +231,11 @@ static size_t step(struct session *s, const uint8_t *p, size_t left)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session *s = session_get();
-	size_t used;
 
 	check_parsers(data, size);
 	pthread_mutex_lock(&s->net->vdev.lock);
 	restart(s, size ? data[0] : 0);
-	while ((used = step(s, data, size)) != 0) {
-		drain(s);
-		data += used;
-		size -= used;
-	}
-	drain(s);
+	fuzz_replay_records(s, data, size, step, drain);
 	virtio_dev_reset(&s->net->vdev);
 	pthread_mutex_unlock(&s->net->vdev.lock);
 	return 0;

@@ -36,9 +36,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "base/log.h"
 #include "devices/virtio_vsock/virtio_vsock.h"
 #include "fuzz.h"
+#include "harness.h"
+#include "virtio/virtio_test_transport.h"
 #include "virtio/virtq_driver.h"
 
 #define CID 3
@@ -49,28 +50,13 @@
 
 struct session {
 	char dir[64], path[96];
+	struct virtio_test_transport irqs; /* interrupts are only counted */
 	struct guest_mem gm;
 	struct virtio_vsock *vs;
 	struct virtq_driver drv[NQ];
 	int listener; /* PATH_1000 */
 	int host_fds[MAX_HOST_FDS];
 	unsigned int n_host_fds;
-};
-
-static void no_irq(struct virtio_device *vdev, unsigned int q)
-{
-	(void)vdev;
-	(void)q;
-}
-
-static void no_config_irq(struct virtio_device *vdev)
-{
-	(void)vdev;
-}
-
-static const struct virtio_transport_ops transport = {
-    .notify_queue = no_irq,
-    .notify_config = no_config_irq,
 };
 
 static int count_fds(void)
@@ -129,20 +115,16 @@ static struct session *session_get(void)
 
 	if (s)
 		return s;
-	log_set_level(LOG_LEVEL_OFF);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		abort();
+	s = fuzz_session_new(sizeof(*s));
 	strcpy(s->dir, "/tmp/cove-fuzz-vsock-XXXXXX");
 	if (!mkdtemp(s->dir))
 		abort();
 	snprintf(s->path, sizeof(s->path), "%s/v", s->dir);
 	vc.uds_path = s->path;
-	guest_mem_init(&s->gm);
-	if (guest_mem_add(&s->gm, 0, 4 * 1024 * 1024) ||
-	    virtio_vsock_create(&vc, &s->gm, NULL, &s->vs))
+	fuzz_guest_ram(&s->gm, 4 * 1024 * 1024);
+	if (virtio_vsock_create(&vc, &s->gm, NULL, &s->vs))
 		abort();
-	s->vs->vdev.transport = &transport;
+	virtio_test_transport_attach(&s->vs->vdev, &s->irqs);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_1000", s->path);
 	s->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listener < 0 || bind(s->listener, (struct sockaddr *)&sa, sizeof(sa)) ||
@@ -155,19 +137,12 @@ static struct session *session_get(void)
 static void restart(struct session *s)
 {
 	struct virtio_device *vdev = &s->vs->vdev;
+	const struct virtio_test_rings rings = {
+	    .mem = &s->gm, .gpa = 0x1000, .span = RING_SPAN, .size = QSIZE, .indirect = true};
 
 	virtio_dev_reset(vdev);
-	if (!virtio_dev_accept_features(vdev, 1ULL << VIRTIO_F_VERSION_1))
+	if (virtio_test_start(vdev, 1ULL << VIRTIO_F_VERSION_1, s->drv, NQ, &rings))
 		abort();
-	for (unsigned int q = 0; q < NQ; q++) {
-		if (virtq_driver_init(&s->drv[q], &s->gm, 0x1000 + q * RING_SPAN, QSIZE,
-				      RING_SPAN) ||
-		    virtq_enable(&vdev->queues[q], &s->drv[q].layout, false, true))
-			abort();
-	}
-	vdev->status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-		       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
-	virtio_dev_driver_ok(vdev);
 }
 
 static bool add(struct session *s, unsigned int q, const void *src, uint32_t len, bool writable)
@@ -265,21 +240,19 @@ static void poll_host(struct session *s)
 	pthread_mutex_lock(&s->vs->vdev.lock);
 }
 
-static void drain(struct session *s)
+static void drain(void *opaque)
 {
-	struct vring_used_elem e;
-	int r;
+	struct session *s = opaque;
 
 	for (unsigned int q = 0; q < NQ; q++) {
-		while ((r = virtq_driver_get_used(&s->drv[q], &e)) == 1)
-			;
-		if (r < 0)
+		if (fuzz_collect_used(&s->drv[q]) < 0)
 			abort();
 	}
 }
 
-static size_t step(struct session *s, const uint8_t *p, size_t left)
+static size_t step(void *opaque, const uint8_t *p, size_t left)
 {
+	struct session *s = opaque;
 	uint8_t op, arg;
 	size_t len;
 
@@ -322,18 +295,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session *s = session_get();
 	int baseline = count_fds(); /* per input: libFuzzer opens files between inputs */
-	size_t used;
 	int fd;
 
 	check_parsers(data, size);
 	pthread_mutex_lock(&s->vs->vdev.lock);
 	restart(s);
-	while ((used = step(s, data, size)) != 0) {
-		drain(s);
-		data += used;
-		size -= used;
-	}
-	drain(s);
+	fuzz_replay_records(s, data, size, step, drain);
 	virtio_dev_reset(&s->vs->vdev);
 	vsock_mux_reap(&s->vs->mux);
 	pthread_mutex_unlock(&s->vs->vdev.lock);
