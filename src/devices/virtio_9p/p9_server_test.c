@@ -24,40 +24,34 @@
 #define O_APPEND_L 02000u
 #define O_TRUNC_L 01000u
 
-static int setup_pass(void **state)
+/* A client on a fresh share in `model`, read-only if `ro`. */
+static int setup_share(void **state, enum shared_dir_model model, bool ro)
 {
 	struct tc *c = malloc(sizeof(*c));
 
-	tc_open(c, SHARED_DIR_PASSTHROUGH, false);
+	tc_open(c, model, ro);
 	*state = c;
 	return 0;
+}
+
+static int setup_pass(void **state)
+{
+	return setup_share(state, SHARED_DIR_PASSTHROUGH, false);
 }
 
 static int setup_xattr(void **state)
 {
-	struct tc *c = malloc(sizeof(*c));
-
-	tc_open(c, SHARED_DIR_MAPPED_XATTR, false);
-	*state = c;
-	return 0;
+	return setup_share(state, SHARED_DIR_MAPPED_XATTR, false);
 }
 
 static int setup_mfile(void **state)
 {
-	struct tc *c = malloc(sizeof(*c));
-
-	tc_open(c, SHARED_DIR_MAPPED_FILE, false);
-	*state = c;
-	return 0;
+	return setup_share(state, SHARED_DIR_MAPPED_FILE, false);
 }
 
 static int setup_ro(void **state)
 {
-	struct tc *c = malloc(sizeof(*c));
-
-	tc_open(c, SHARED_DIR_PASSTHROUGH, true);
-	*state = c;
-	return 0;
+	return setup_share(state, SHARED_DIR_PASSTHROUGH, true);
 }
 
 static int teardown(void **state)

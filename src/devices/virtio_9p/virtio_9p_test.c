@@ -200,6 +200,19 @@ static uint8_t rpc(struct fx *f, struct p9_wire_buf *b, uint8_t *reply, uint32_t
 	return reply[4];
 }
 
+/* Twalk of one name from fid 0 to `newfid`; returns the reply's type. */
+static uint8_t walk1(struct fx *f, uint16_t tag, uint32_t newfid, const char *name, uint8_t *r)
+{
+	struct p9_wire_buf *b = msg(P9_TWALK, tag);
+	uint32_t len;
+
+	p9_wire_put_u32(b, 0);
+	p9_wire_put_u32(b, newfid);
+	p9_wire_put_u16(b, 1);
+	p9_wire_put_cstr(b, name);
+	return rpc(f, b, r, &len);
+}
+
 static void session(struct fx *f)
 {
 	static uint8_t r[MSIZE];
@@ -241,25 +254,13 @@ static void test_session_and_walk(void **state)
 {
 	struct fx *f = *state;
 	static uint8_t r[MSIZE];
-	struct p9_wire_buf *b;
-	uint32_t len;
 
 	session(f);
 	mkdir(strcat(strcpy((char *)r, f->dir), "/sub"), 0755);
-	b = msg(P9_TWALK, 2);
-	p9_wire_put_u32(b, 0);
-	p9_wire_put_u32(b, 1);
-	p9_wire_put_u16(b, 1);
-	p9_wire_put_cstr(b, "sub");
-	assert_int_equal(rpc(f, b, r, &len), P9_TWALK + 1);
+	assert_int_equal(walk1(f, 2, 1, "sub", r), P9_TWALK + 1);
 	assert_int_equal(r[7] | r[8] << 8, 1);
 	assert_int_equal(r[9], P9_QTDIR);
-	b = msg(P9_TWALK, 3);
-	p9_wire_put_u32(b, 0);
-	p9_wire_put_u32(b, 2);
-	p9_wire_put_u16(b, 1);
-	p9_wire_put_cstr(b, "missing");
-	assert_int_equal(rpc(f, b, r, &len), P9_RLERROR);
+	assert_int_equal(walk1(f, 3, 2, "missing", r), P9_RLERROR);
 	assert_int_equal(r[7], ENOENT);
 	assert_true(f->tt.queue_irqs[0] > 0);
 }
@@ -282,12 +283,7 @@ static void test_zero_copy_io(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	session(f);
-	b = msg(P9_TWALK, 2);
-	p9_wire_put_u32(b, 0);
-	p9_wire_put_u32(b, 1);
-	p9_wire_put_u16(b, 1);
-	p9_wire_put_cstr(b, "big");
-	assert_int_equal(rpc(f, b, r, &len), P9_TWALK + 1);
+	assert_int_equal(walk1(f, 2, 1, "big", r), P9_TWALK + 1);
 	b = msg(P9_TLOPEN, 3);
 	p9_wire_put_u32(b, 1);
 	p9_wire_put_u32(b, 2);
