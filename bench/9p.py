@@ -2,7 +2,7 @@
 """bench/9p.py: virtio-9p throughput and metadata rates, Cove against QEMU.
 
 Run by bench/9p-run inside one level-1 boot of the nested lab. Both VMMs
-boot the same guest (build/guest/bzImage + initramfs, 2 vCPUs, 512 MiB)
+boot the same guest (build/guest/bzImage + initramfs, 1 vCPU, 512 MiB)
 with the same share: a tmpfs directory of level 1, security model
 passthrough, mounted by the guest with the same options
 (trans=virtio,version=9p2000.L,msize=MSIZE). In the guest, 9p-bench

@@ -29,6 +29,7 @@ import datetime
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -47,7 +48,7 @@ MIB = 1024 * 1024
 GUEST_RUN = (
     f"ip addr add {GUEST_IP}/24 dev eth0 && ip link set eth0 up && iperf3 -s -D && "
     "(socat -u VSOCK-LISTEN:1234,fork /dev/null &) && "
-    "(socat -u VSOCK-LISTEN:1236,fork SYSTEM:'head -c {vsock_bytes} /dev/zero' &) && "
+    "(socat -U VSOCK-LISTEN:1236,fork SYSTEM:'head -c {vsock_bytes} /dev/zero' &) && "
     "echo BENCH-READY; sleep 100000")
 METRICS = ["tcp_h2g_1", "tcp_h2g_4", "tcp_g2h_1", "tcp_g2h_4", "ping_ms",
            "vsock_h2g", "vsock_g2h"]
@@ -59,12 +60,27 @@ def log(msg):
 
 
 def sh(cmd, check=True, timeout=60):
-    return subprocess.run(cmd, shell=True, check=check, capture_output=True, text=True,
-                          timeout=timeout)
+    """Runs a shell command line in a session of its own; on timeout the
+    whole session is killed (iperf3 under `ip netns exec sh -c` would keep
+    the output pipes open, and a plain kill of the shell would wait on
+    them forever) and subprocess.TimeoutExpired is raised."""
+    with subprocess.Popen(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            raise
+    if check and p.returncode != 0:
+        raise subprocess.CalledProcessError(p.returncode, cmd, out, err)
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def ns(cmd):
-    return f"ip netns exec {NS} {cmd}"
+    """cmd, a shell command line, run whole inside the namespace (a bare
+    `ip netns exec NS a && b` would run b outside it)."""
+    return f"ip netns exec {NS} sh -c {shlex.quote(cmd)}"
 
 
 def setup_netns():
@@ -134,9 +150,13 @@ def ping():
     return float(m.group(1))
 
 
+VSOCK_TIMEOUT = 120  # seconds any one socket call may block: a stall is an error
+
+
 def vsock_connect(name, uds, port):
     if name == "cove":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(VSOCK_TIMEOUT)
         s.connect(uds)
         s.sendall(f"CONNECT {port}\n".encode())
         line = b""
@@ -147,6 +167,7 @@ def vsock_connect(name, uds, port):
             line += b
         return s
     s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    s.settimeout(VSOCK_TIMEOUT)
     s.connect((CID, port))
     return s
 
@@ -193,12 +214,17 @@ def measure(name, args, guest, initrd, workdir):
     try:
         if not wait_ready(p, out, 240):
             raise RuntimeError("the guest never got ready")
-        for streams in (1, 4):
-            res[f"tcp_h2g_{streams}"] = iperf(args.seconds, streams, False)
-            res[f"tcp_g2h_{streams}"] = iperf(args.seconds, streams, True)
-        res["ping_ms"] = ping()
-        res["vsock_h2g"] = vsock_h2g(name, uds, args.vsock_mib * MIB)
-        res["vsock_g2h"] = vsock_g2h(name, uds)
+        steps = [(f"tcp_{way}_{n}", lambda n=n, r=r: iperf(args.seconds, n, r))
+                 for n in (1, 4) for way, r in (("h2g", False), ("g2h", True))]
+        steps += [("ping_ms", ping),
+                  ("vsock_h2g", lambda: vsock_h2g(name, uds, args.vsock_mib * MIB)),
+                  ("vsock_g2h", lambda: vsock_g2h(name, uds))]
+        for metric, step in steps:
+            try:
+                res[metric] = step()
+            except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
+                raise RuntimeError(f"{metric}: {e}") from e
+            log(f"{name}: {metric} {res[metric]:.2f}")
     except Exception as e:  # recorded and reported, never dropped
         res["error"] = str(e)
     finally:
@@ -246,6 +272,7 @@ def lab(args):
     if not initrd:
         log("socat or iperf3 missing (scripts/setup)")
         return 2
+    initrd = str(initrd)  # it lands in the JSON (each result's argv)
     for mod in ("vhost_net", "vhost_vsock", "tun"):
         sh(f"modprobe {mod}", check=False)
     # Level 1 only (a VM of its own): QEMU madvises its guest RAM for huge
