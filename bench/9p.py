@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -71,17 +72,26 @@ def clean(share):
             os.unlink(p)
 
 
-def run_once(vmm, f, share, args):
+def run_once(vmm, f, share, args, logs):
+    """One boot of vmm; its stdout and stderr go to logs + ".out"/".err"
+    as it runs (beside --out, so a stalled run can be watched from the
+    host)."""
     clean(share)
     argv = argv_for(vmm, f, share, args)
     t0 = time.monotonic()
-    try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=args.timeout, start_new_session=True)
-        out, err, rc = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"), p.returncode
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace")
-        err, rc = f"timed out after {args.timeout} s", None
+    with open(logs + ".out", "wb") as fo, open(logs + ".err", "wb") as fe:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe,
+                             start_new_session=True)
+        try:
+            rc = p.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            rc = None
+    with open(logs + ".out", "rb") as fo, open(logs + ".err", "rb") as fe:
+        out, err = fo.read().decode(errors="replace"), fe.read().decode(errors="replace")
+    if rc is None:
+        err += f"\ntimed out after {args.timeout} s"
     res = {"vmm": vmm, "argv": argv, "wall_s": round(time.monotonic() - t0, 1), "status": rc}
     for line in out.replace("\r", "").splitlines():
         parts = line.split()
@@ -139,7 +149,9 @@ def main():
     for rnd in range(args.runs):
         for vmm in order if rnd % 2 == 0 else order[::-1]:
             log(f"round {rnd + 1}/{args.runs}: {vmm}")
-            res = run_once(vmm, f, share, args)
+            logs = os.path.join(os.path.dirname(os.path.abspath(args.out)),
+                                f"9p-{vmm}-{rnd + 1}")
+            res = run_once(vmm, f, share, args, logs)
             log(f"  {'ok' if res['ok'] else 'FAILED'} in {res['wall_s']} s: " +
                 ", ".join(f"{k}={res.get(k)}" for k in KEYS))
             data["runs"].append(res)
