@@ -40,6 +40,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 from guest_tools import tools_initramfs  # noqa: E402
+from vsock_host import host_connect  # noqa: E402
 
 NS = "cove-bench-net"
 HOST_IP, GUEST_IP = "192.168.100.1", "192.168.100.2"
@@ -155,16 +156,8 @@ VSOCK_TIMEOUT = 120  # seconds any one socket call may block: a stall is an erro
 
 def vsock_connect(name, uds, port):
     if name == "cove":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s, _ = host_connect(uds, port, timeout=VSOCK_TIMEOUT)
         s.settimeout(VSOCK_TIMEOUT)
-        s.connect(uds)
-        s.sendall(f"CONNECT {port}\n".encode())
-        line = b""
-        while not line.endswith(b"\n"):
-            b = s.recv(1)
-            if not b:
-                raise RuntimeError(f"guest port {port}: no OK")
-            line += b
         return s
     s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
     s.settimeout(VSOCK_TIMEOUT)

@@ -16,36 +16,12 @@ import pytest
 
 from conftest import guest_cmdline, parse_guest
 from guest_tools import tools_initramfs
+from vsock_host import host_connect
 
 BOOT_TIMEOUT = 240
 MIB = 1024 * 1024
 XFER = 100 * MIB
 CID = 3
-
-
-def host_connect(path, port, timeout=BOOT_TIMEOUT):
-    """Connects to the guest's port through Cove; retries until the guest
-    listens. Returns (socket, the host port from OK)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
-            s.sendall(f"CONNECT {port}\n".encode())
-            line = b""
-            while not line.endswith(b"\n"):
-                b = s.recv(1)
-                if not b:
-                    break
-                line += b
-            if line.startswith(b"OK "):
-                return s, int(line[3:])
-        except OSError:
-            pass
-        s.close()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"guest port {port} never answered")
-        time.sleep(0.5)
 
 
 def try_connect_once(path, port):
